@@ -1,0 +1,448 @@
+package lease
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/gofrs/flock"
+
+	"github.com/leasehold/leasehold/internal/clock"
+)
+
+// Clock is the time source of a File: the system clock unless Options says
+// otherwise. Only differences of its readings are used.
+type Clock = clock.Clock
+
+// Timer is a timer of a Clock.
+type Timer = clock.Timer
+
+// Options configures Open.
+type Options struct {
+	// TTL is the lease duration this participant writes into its records
+	// when it holds the lease, and the least time it waits before taking
+	// over a lease that is not renewed. It must be positive.
+	TTL time.Duration
+	// Clock is the time source; nil means the system clock.
+	Clock Clock
+}
+
+// File is a Store kept in files on a local file system. Each participant
+// opens its own File; see the package comment for the rules it follows.
+type File struct {
+	path string // the record
+	side string // the sidecar directory
+	ttl  time.Duration
+	clk  Clock
+	host string
+
+	mu      sync.Mutex
+	closed  bool
+	closing chan struct{} // closed by Close, to end a Wait
+	// What this participant last saw at path: the bytes (nil when missing),
+	// since when (on clk), and the record they hold if valid.
+	seen       []byte
+	seenExists bool
+	seenAt     time.Time
+	seenOnce   bool
+	holder     Record
+	holderOK   bool
+	expireTTL  time.Duration // the TTL the next expiry is judged by
+	w          *watcher      // connection to the holder's socket, if any
+	suspect    time.Duration // poll delay while the holder may be gone; 0 if not
+
+	// hook, if set by a test, is called at named points of a protocol, to
+	// freeze a participant exactly there.
+	hook func(point string)
+}
+
+func (f *File) at(point string) {
+	if f.hook != nil {
+		f.hook(point)
+	}
+}
+
+var _ Store = (*File)(nil)
+
+// Open prepares the lease at path for one participant. It creates the
+// parent directory (0700) and the sidecar directory path+".d" if missing.
+//
+// On Unix it refuses a path that is a symbolic link, and a lease file or
+// directory that is owned by another user or writable by group or others,
+// since another local user could then take over or redirect the lease.
+// Every error names the path involved.
+func Open(path string, opts Options) (*File, error) {
+	if path == "" {
+		return nil, errors.New("lease: empty path")
+	}
+	if opts.TTL <= 0 {
+		return nil, fmt.Errorf("lease: TTL must be positive, got %v", opts.TTL)
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.System
+	}
+	path = filepath.Clean(path)
+	if err := prepareDir(filepath.Dir(path), true); err != nil {
+		return nil, err
+	}
+	if fi, err := os.Lstat(path); err == nil {
+		if err := checkRecordFile(path, fi); err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("lease: %w", err)
+	}
+	side := path + ".d"
+	if err := prepareDir(side, false); err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	return &File{path: path, side: side, ttl: opts.TTL, clk: opts.Clock, host: host, closing: make(chan struct{})}, nil
+}
+
+// prepareDir creates dir (0700) if it is missing and checks that it is a
+// private directory.
+func prepareDir(dir string, parents bool) error {
+	mkdir := os.Mkdir
+	if parents {
+		mkdir = os.MkdirAll
+	}
+	if err := mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("lease: create directory: %w", err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("lease: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("lease: %s is not a directory", dir)
+	}
+	return checkPrivate(dir, fi)
+}
+
+func checkRecordFile(path string, fi fs.FileInfo) error {
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("lease: %s is a symbolic link; a lease path must name the file itself", path)
+	case fi.IsDir():
+		return fmt.Errorf("lease: %s is a directory, not a lease file", path)
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("lease: %s is not a regular file (mode %v)", path, fi.Mode())
+	}
+	return checkPrivate(path, fi)
+}
+
+// Path returns the path of the record.
+func (f *File) Path() string { return f.path }
+
+// snapshot is one reading of the lease's files.
+type snapshot struct {
+	raw    []byte // the record's bytes; nil when missing
+	exists bool
+	rec    Record
+	recErr error // why rec is not valid; nil when it is
+	listing
+}
+
+// holder returns the record if it is valid, else the zero Record.
+func (s snapshot) holder() Record {
+	if s.recErr != nil {
+		return Record{}
+	}
+	return s.rec
+}
+
+func (f *File) read() (snapshot, error) {
+	var s snapshot
+	raw, err := os.ReadFile(f.path)
+	switch {
+	case err == nil:
+		s.raw, s.exists = raw, true
+		s.rec, s.recErr = DecodeRecord(raw)
+	case errors.Is(err, fs.ErrNotExist):
+		s.recErr = err
+	default:
+		return s, fmt.Errorf("lease: read record: %w", err)
+	}
+	if s.listing, err = f.list(); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// observe notes the record as seen at now: the expiry clock of a record
+// starts when this participant first sees its bytes.
+func (f *File) observe(s snapshot, now time.Time) {
+	if !f.seenOnce || s.exists != f.seenExists || !bytes.Equal(s.raw, f.seen) {
+		f.seen, f.seenExists, f.seenAt, f.seenOnce = s.raw, s.exists, now, true
+		if f.w != nil && (s.recErr != nil || s.rec.Epoch != f.w.epoch) {
+			f.dropWatcher()
+		}
+		f.suspect = 0
+	}
+	f.holder, f.holderOK = s.holder(), s.recErr == nil
+}
+
+// TryAcquire implements Store. The lease is free when
+//   - no epoch was ever claimed, or the record says its holder released it;
+//   - every claimant from the record's epoch up is gone: its process died or
+//     it ended its tenure, so the kernel no longer holds its live lock;
+//   - or the record has not changed for a full TTL (the larger of this
+//     participant's and the holder's), as measured on this participant's
+//     clock from when it first saw the record.
+//
+// In the last case the holder may be alive but frozen; the claim is then
+// kept only if the record is still unchanged after every earlier holder's
+// staging file has been taken away, which proves that no renewal of theirs
+// can succeed any more and that the last one began more than a TTL ago.
+func (f *File) TryAcquire(ctx context.Context, c Candidate) (Lease, Record, error) {
+	if c.InstanceID == "" {
+		return nil, Record{}, errors.New("lease: candidate has an empty instance id")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, Record{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return nil, Record{}, ErrClosed
+	}
+	s, err := f.read()
+	if err != nil {
+		return nil, Record{}, err
+	}
+	f.observe(s, f.clk.Now())
+	held := func() (Lease, Record, error) {
+		return nil, s.holder(), fmt.Errorf("%w (epoch %d)", ErrHeld, max(s.top(), s.holder().Epoch))
+	}
+	free, expired, probes := f.decide(s)
+	defer unlockAll(probes)
+	if !free {
+		return held()
+	}
+	epoch, live, err := f.lockNext(max(s.top(), s.holder().Epoch)+1, expired)
+	if err != nil || live == nil {
+		if err != nil {
+			return nil, s.holder(), err
+		}
+		return held()
+	}
+	l, err := f.claim(epoch, live, c, expired, probes)
+	if err != nil {
+		_ = live.Unlock()
+		if errors.Is(err, ErrHeld) || errors.Is(err, ErrLost) {
+			return held()
+		}
+		return nil, s.holder(), err
+	}
+	f.collect(epoch)
+	return l, l.Record(), nil
+}
+
+// decide tells whether the lease is free by the rules of TryAcquire, and
+// whether by expiry. probes are the live locks it took to find the
+// claimants gone; they are held until the caller has claimed.
+func (f *File) decide(s snapshot) (free, expired bool, probes []*flock.Flock) {
+	top := s.top()
+	if top == 0 && s.recErr != nil {
+		return true, false, nil
+	}
+	if s.recErr == nil && s.rec.Released && s.rec.Epoch >= top {
+		return true, false, nil
+	}
+	from := uint64(0)
+	if s.recErr == nil && s.rec.Epoch <= top {
+		from = s.rec.Epoch
+	}
+	if probes, ok := f.probeGone(s.claims, from); ok {
+		return true, false, probes
+	}
+	f.expireTTL = f.holderTTL(s, from)
+	if f.clk.Now().Sub(f.seenAt) >= f.expireTTL {
+		return true, true, nil
+	}
+	return false, false, nil
+}
+
+// probeGone takes a shared lock on the live file of every claim >= from.
+// It reports true, with the locks, if it got all of them: none of those
+// claimants still holds its tenure.
+func (f *File) probeGone(claims []uint64, from uint64) ([]*flock.Flock, bool) {
+	var locks []*flock.Flock
+	for _, n := range claims {
+		if n < from {
+			continue
+		}
+		l := flock.New(f.name(kindLive, n), flock.SetFlag(os.O_RDONLY))
+		ok, err := l.TryRLock()
+		if err != nil || !ok {
+			unlockAll(locks)
+			return nil, false
+		}
+		locks = append(locks, l)
+	}
+	return locks, len(locks) > 0
+}
+
+func unlockAll(locks []*flock.Flock) {
+	for _, l := range locks {
+		_ = l.Unlock()
+	}
+}
+
+// holderTTL is the TTL by which expiry is judged: the largest of this
+// participant's, the record's and those of the claims from epoch from up.
+func (f *File) holderTTL(s snapshot, from uint64) time.Duration {
+	ttl := f.ttl
+	if s.recErr == nil {
+		ttl = max(ttl, s.rec.TTL)
+	}
+	for _, n := range s.claims {
+		if n < from {
+			continue
+		}
+		if b, err := os.ReadFile(f.name(kindClaim, n)); err == nil {
+			if r, err := DecodeRecord(b); err == nil {
+				ttl = max(ttl, r.TTL)
+			}
+		}
+	}
+	return ttl
+}
+
+// lockNext takes the live lock of epoch first. Another candidate that
+// holds it is claiming that epoch; after an expiry the next few epochs are
+// tried too, so that a candidate frozen with the lock cannot block the rest.
+func (f *File) lockNext(first uint64, expired bool) (uint64, *flock.Flock, error) {
+	tries := uint64(1)
+	if expired {
+		tries = keepEpochs
+	}
+	for n := first; n < first+tries; n++ {
+		l := flock.New(f.name(kindLive, n), flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
+		ok, err := l.TryLock()
+		if err != nil {
+			return 0, nil, fmt.Errorf("lease: lock %s: %w", f.name(kindLive, n), err)
+		}
+		if ok {
+			return n, l, nil
+		}
+	}
+	return 0, nil, nil
+}
+
+// claim makes epoch durable as this candidate's, checks that nothing
+// newer was claimed, takes the earlier holders' staging files away and
+// publishes the record.
+func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool, probes []*flock.Flock) (*fileLease, error) {
+	now := time.Now()
+	rec := Record{
+		Version:    FormatVersion,
+		InstanceID: c.InstanceID,
+		Epoch:      epoch,
+		PID:        os.Getpid(),
+		Host:       f.host,
+		AcquiredAt: now,
+		RenewedAt:  now,
+		TTL:        f.ttl,
+		Meta:       Record{Meta: c.Meta}.Clone().Meta,
+	}
+	if err := f.writeClaim(rec); err != nil {
+		return nil, err
+	}
+	unlockAll(probes)
+	f.at("claim:linked")
+	l, err := f.list()
+	if err != nil {
+		return nil, err
+	}
+	if l.top() > epoch {
+		return nil, fmt.Errorf("%w: epoch %d claimed meanwhile", ErrHeld, l.top())
+	}
+	for _, n := range l.temps {
+		if n < epoch {
+			if err := os.Remove(f.name(kindTmp, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("lease: %w", err)
+			}
+		}
+	}
+	if expired {
+		raw, err := os.ReadFile(f.path)
+		exists := err == nil
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("lease: read record: %w", err)
+		}
+		if exists != f.seenExists || !bytes.Equal(raw, f.seen) {
+			return nil, fmt.Errorf("%w: the record changed while it was being taken over", ErrHeld)
+		}
+	}
+	fl := &fileLease{f: f, live: live, rec: rec}
+	if err := fl.publish(rec, true); err != nil {
+		return nil, err
+	}
+	fl.listen()
+	return fl, nil
+}
+
+// writeClaim creates claim.N with rec's contents, exclusively, and makes
+// it durable.
+func (f *File) writeClaim(rec Record) error {
+	b, err := EncodeRecord(rec)
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(f.side, kindNew+"."+rec.InstanceID)
+	if err := writeFile(tmp, b, os.O_EXCL, true); err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	name := f.name(kindClaim, rec.Epoch)
+	if err := os.Link(tmp, name); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%w: epoch %d claimed meanwhile", ErrHeld, rec.Epoch)
+		}
+		return fmt.Errorf("lease: claim: %w", err)
+	}
+	if err := syncDir(f.side); err != nil {
+		return fmt.Errorf("lease: sync %s: %w", f.side, err)
+	}
+	return nil
+}
+
+// writeFile writes b to a new or truncated file at path, fsyncing it if
+// sync is set. flag is added to the open flags.
+func writeFile(path string, b []byte, flag int, sync bool) error {
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|flag, 0o600)
+	if err != nil {
+		return fmt.Errorf("lease: %w", err)
+	}
+	_, err = fh.Write(b)
+	if err == nil && sync {
+		err = fh.Sync()
+	}
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("lease: write %s: %w", path, err)
+	}
+	return nil
+}
+
+// Close implements Store. It does not end a tenure granted by TryAcquire.
+func (f *File) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.closed {
+		f.closed = true
+		close(f.closing)
+	}
+	f.dropWatcher()
+	return nil
+}

@@ -1,0 +1,372 @@
+package lease
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leasehold/leasehold/internal/clock"
+)
+
+const ttl = 2 * time.Second
+
+var ctx = context.Background()
+
+// open returns a File on path with the fake clock clk, closed at cleanup.
+func open(t *testing.T, path string, clk Clock) *File {
+	t.Helper()
+	f, err := Open(path, Options{TTL: ttl, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func acquire(t *testing.T, f *File, id string) Lease {
+	t.Helper()
+	l, _, err := f.TryAcquire(ctx, Candidate{InstanceID: id})
+	if err != nil {
+		t.Fatalf("%s: TryAcquire: %v", id, err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+func mustHeld(t *testing.T, f *File, id string) Record {
+	t.Helper()
+	l, rec, err := f.TryAcquire(ctx, Candidate{InstanceID: id})
+	if !errors.Is(err, ErrHeld) {
+		if l != nil {
+			l.Close()
+		}
+		t.Fatalf("%s: TryAcquire = %v, want ErrHeld", id, err)
+	}
+	return rec
+}
+
+func readRecord(t *testing.T, path string) Record {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := DecodeRecord(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func newClock() *clock.Fake { return clock.NewFake(time.Unix(1_000_000, 0)) }
+
+func TestFreshAcquireAndFollow(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "owner.lease")
+	clk := newClock()
+	a, b := open(t, path, clk), open(t, path, clk)
+	la := acquire(t, a, "a")
+	if got := la.Record().Epoch; got != 1 {
+		t.Fatalf("first epoch = %d, want 1", got)
+	}
+	rec := mustHeld(t, b, "b")
+	if rec.InstanceID != "a" || rec.Epoch != 1 || rec.PID != os.Getpid() {
+		t.Fatalf("follower sees %+v, want holder a at epoch 1", rec)
+	}
+	if disk := readRecord(t, path); disk.InstanceID != "a" || disk.Version != FormatVersion {
+		t.Fatalf("record on disk = %+v", disk)
+	}
+}
+
+func TestReleaseHandsOverAtOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "owner.lease")
+	clk := newClock()
+	a, b := open(t, path, clk), open(t, path, clk)
+	la := acquire(t, a, "a")
+	mustHeld(t, b, "b")
+	if err := la.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !readRecord(t, path).Released {
+		t.Fatal("record not marked released")
+	}
+	lb := acquire(t, b, "b") // no clock advance: no TTL wait
+	if lb.Record().Epoch != 2 {
+		t.Fatalf("epoch after handover = %d, want 2", lb.Record().Epoch)
+	}
+	if err := la.Release(ctx); err != nil {
+		t.Fatalf("second Release: %v", err)
+	}
+	if got := readRecord(t, path); got.InstanceID != "b" || got.Released {
+		t.Fatalf("released lease touched its successor's record: %+v", got)
+	}
+}
+
+// Close is what the kernel does for a holder that dies: its live lock
+// goes away with its descriptors.
+func TestHolderGoneHandsOverAtOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "owner.lease")
+	clk := newClock()
+	a, b := open(t, path, clk), open(t, path, clk)
+	la := acquire(t, a, "a")
+	mustHeld(t, b, "b")
+	la.Close()
+	if lb := acquire(t, b, "b"); lb.Record().Epoch != 2 {
+		t.Fatalf("epoch = %d, want 2", lb.Record().Epoch)
+	}
+	if err := la.Renew(ctx); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Renew after Close = %v, want ErrClosed", err)
+	}
+}
+
+func TestExpiryIsMeasuredFromFirstSight(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "owner.lease")
+	clk := newClock()
+	a, b := open(t, path, clk), open(t, path, clk)
+	la := acquire(t, a, "a")
+	clk.Advance(time.Hour) // b has not looked yet: its clock starts at first sight
+	mustHeld(t, b, "b")
+	clk.Advance(ttl - time.Nanosecond)
+	mustHeld(t, b, "b")
+	if err := la.Renew(ctx); err != nil { // a renews: b's clock starts again
+		t.Fatal(err)
+	}
+	clk.Advance(time.Nanosecond)
+	mustHeld(t, b, "b")
+	clk.Advance(ttl - time.Nanosecond)
+	mustHeld(t, b, "b")
+	clk.Advance(time.Nanosecond)
+	lb := acquire(t, b, "b")
+	if lb.Record().Epoch != 2 {
+		t.Fatalf("epoch = %d, want 2", lb.Record().Epoch)
+	}
+	if err := la.Renew(ctx); !errors.Is(err, ErrLost) {
+		t.Fatalf("old holder's Renew = %v, want ErrLost", err)
+	}
+	if got := readRecord(t, path); got.InstanceID != "b" {
+		t.Fatalf("old holder overwrote the record: %+v", got)
+	}
+}
+
+// The record's timestamps are the holder's wall clock and are never used:
+// a record stamped hours in the past is not expired, and one stamped hours
+// in the future does not keep the lease beyond a TTL.
+func TestWallClockJumpsDoNotMatter(t *testing.T) {
+	for _, shift := range []time.Duration{-5 * time.Hour, 5 * time.Hour} {
+		t.Run(shift.String(), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "owner.lease")
+			clk := newClock()
+			a, b := open(t, path, clk), open(t, path, clk)
+			la := acquire(t, a, "a").(*fileLease)
+			rec := la.Record()
+			rec.RenewedAt = rec.RenewedAt.Add(shift)
+			rec.AcquiredAt = rec.AcquiredAt.Add(shift)
+			if err := la.publish(rec, false); err != nil {
+				t.Fatal(err)
+			}
+			mustHeld(t, b, "b")
+			clk.Advance(ttl - time.Millisecond)
+			mustHeld(t, b, "b")
+			clk.Advance(time.Millisecond)
+			acquire(t, b, "b")
+		})
+	}
+}
+
+// A holder frozen between its check and its rename must not overwrite the
+// record of a successor that took over meanwhile.
+func TestStaleRenewalCannotOverwriteSuccessor(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "owner.lease")
+	clk := newClock()
+	a, b := open(t, path, clk), open(t, path, clk)
+	la := acquire(t, a, "a")
+	mustHeld(t, b, "b")
+	clk.Advance(ttl)
+	var lb Lease
+	a.hook = func(point string) {
+		if point == "publish:rename" && lb == nil {
+			lb = acquire(t, b, "b") // the renewal is frozen right before its rename
+		}
+	}
+	if err := la.Renew(ctx); !errors.Is(err, ErrLost) {
+		t.Fatalf("frozen renewal = %v, want ErrLost", err)
+	}
+	if lb == nil || lb.Record().Epoch != 2 {
+		t.Fatal("successor did not take over")
+	}
+	if got := readRecord(t, path); got.InstanceID != "b" || got.Epoch != 2 {
+		t.Fatalf("record = %+v, want the successor's", got)
+	}
+}
+
+// A renewal that passed its check just before a successor's claim and
+// renames just after it succeeds; the successor must then give up its
+// takeover, since the holder's validity now reaches past its claim.
+func TestTakeoverYieldsToRenewalInFlight(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "owner.lease")
+	clk := newClock()
+	a, b := open(t, path, clk), open(t, path, clk)
+	la := acquire(t, a, "a")
+	mustHeld(t, b, "b")
+	clk.Advance(ttl)
+
+	renewing := make(chan struct{})
+	proceed := make(chan struct{})
+	renewed := make(chan error, 1)
+	a.hook = func(point string) {
+		if point == "publish:rename" {
+			close(renewing)
+			<-proceed
+		}
+	}
+	b.hook = func(point string) {
+		if point == "claim:linked" {
+			close(proceed) // the claim is made; now let a's rename land
+			if err := <-renewed; err != nil {
+				t.Errorf("renewal in flight = %v, want nil", err)
+			}
+		}
+	}
+	go func() { renewed <- la.Renew(ctx) }()
+	<-renewing
+	mustHeld(t, b, "b")
+	a.hook, b.hook = nil, nil
+	if got := readRecord(t, path); got.InstanceID != "a" {
+		t.Fatalf("record = %+v, want a's renewal", got)
+	}
+	// The abandoned claim still ends a's tenure at its next renewal.
+	if err := la.Renew(ctx); !errors.Is(err, ErrLost) {
+		t.Fatalf("next renewal = %v, want ErrLost", err)
+	}
+	la.Close()
+	lb := acquire(t, b, "b")
+	if lb.Record().Epoch != 3 {
+		t.Fatalf("epoch = %d, want 3 (2 was claimed and abandoned)", lb.Record().Epoch)
+	}
+}
+
+func TestEpochsNeverGoBackwards(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func(path string) error
+	}{
+		{"record deleted", os.Remove},
+		{"record emptied", func(p string) error { return os.WriteFile(p, nil, 0o600) }},
+		{"record garbage", func(p string) error { return os.WriteFile(p, []byte("{\"epoch\": 1, \"inst"), 0o600) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "owner.lease")
+			clk := newClock()
+			var last uint64
+			for i := range 3 {
+				f := open(t, path, clk)
+				l := acquire(t, f, "x")
+				if e := l.Record().Epoch; e <= last {
+					t.Fatalf("round %d: epoch %d after %d", i, e, last)
+				} else {
+					last = e
+				}
+				if err := l.Release(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if err := tc.damage(path); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func TestDamagedRecordWhileHeld(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "owner.lease")
+	clk := newClock()
+	a, b := open(t, path, clk), open(t, path, clk)
+	la := acquire(t, a, "a")
+	if err := os.WriteFile(path, []byte("\x00garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if rec := mustHeld(t, b, "b"); rec.Epoch != 0 {
+		t.Fatalf("garbage decoded as %+v", rec)
+	}
+	clk.Advance(ttl - time.Millisecond)
+	mustHeld(t, b, "b")
+	if err := la.Renew(ctx); err != nil { // the holder repairs the record
+		t.Fatal(err)
+	}
+	clk.Advance(time.Millisecond)
+	if rec := mustHeld(t, b, "b"); rec.InstanceID != "a" {
+		t.Fatalf("record after renewal = %+v", rec)
+	}
+	la.Close()
+	clk.Advance(ttl)
+	if l := acquire(t, b, "b"); l.Record().Epoch != 2 {
+		t.Fatalf("epoch = %d, want 2", l.Record().Epoch)
+	}
+}
+
+func TestSimultaneousAcquireHasOneWinner(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "owner.lease")
+	const n = 16
+	files := make([]*File, n)
+	for i := range files {
+		files[i] = open(t, path, clock.System)
+	}
+	start := make(chan struct{})
+	type result struct {
+		l   Lease
+		err error
+	}
+	results := make(chan result, n)
+	for i, f := range files {
+		go func() {
+			<-start
+			l, _, err := f.TryAcquire(ctx, Candidate{InstanceID: string(rune('a' + i))})
+			results <- result{l, err}
+		}()
+	}
+	close(start)
+	won := 0
+	for range n {
+		r := <-results
+		switch {
+		case r.err == nil:
+			won++
+			defer r.l.Close()
+		case !errors.Is(r.err, ErrHeld):
+			t.Errorf("TryAcquire: %v", r.err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d winners, want 1", won)
+	}
+}
+
+func TestOldFilesAreCollected(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "owner.lease")
+	f := open(t, path, newClock())
+	for range 30 {
+		l := acquire(t, f, "x")
+		if err := l.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ents, err := os.ReadDir(path + ".d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims int
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "claim.") {
+			claims++
+		}
+	}
+	if claims > keepEpochs+1 || len(ents) > 3*(keepEpochs+1) {
+		t.Fatalf("%d files (%d claims) left after 30 tenures", len(ents), claims)
+	}
+	if readRecord(t, path).Epoch != 30 {
+		t.Fatal("epoch is not 30")
+	}
+}
