@@ -55,6 +55,20 @@ func (f *Fake) Pending() int {
 	return len(f.timers)
 }
 
+// BlockUntil waits until at least n timers are waiting to fire, so that a
+// test can advance the clock past a timer that another goroutine is about
+// to set. It reports false if that does not happen within limit.
+func (f *Fake) BlockUntil(n int, limit time.Duration) bool {
+	end := time.Now().Add(limit)
+	for f.Pending() < n {
+		if time.Now().After(end) {
+			return false
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	return true
+}
+
 // NewTimer implements Clock.
 func (f *Fake) NewTimer(d time.Duration) Timer {
 	t := &fakeTimer{clock: f, ch: make(chan time.Time, 1)}

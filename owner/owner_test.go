@@ -1,0 +1,355 @@
+package owner
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leasehold/leasehold/internal/clock"
+	"github.com/leasehold/leasehold/lease"
+)
+
+const (
+	ttl   = 2 * time.Second
+	renew = 500 * time.Millisecond
+	// patience bounds waits for background goroutines; generous for a
+	// loaded machine, never part of a time rule.
+	patience = 10 * time.Second
+)
+
+func testConfig(t *testing.T) Config {
+	return Config{LeasePath: filepath.Join(t.TempDir(), "owner.lease"), TTL: ttl, RenewInterval: renew}
+}
+
+// joinT joins with clk and releases at cleanup.
+func joinT(t *testing.T, ctx context.Context, cfg Config, clk clock.Clock) *Owner {
+	t.Helper()
+	o, err := join(ctx, cfg, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.Release() })
+	return o
+}
+
+// startT joins through a faulty store wrapped around the real one.
+func startT(t *testing.T, cfg Config, clk clock.Clock, fs *faultyStore) *Owner {
+	t.Helper()
+	cfg, err := cfg.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := lease.Open(cfg.LeasePath, lease.Options{TTL: cfg.TTL, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs.Store = s
+	o, err := start(context.Background(), cfg, fs, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.Release() })
+	return o
+}
+
+// settle waits until n timers are set on clk: the expiry timer and the
+// renewal timer of each owner, the Wait timer of each follower.
+func settle(t *testing.T, clk *clock.Fake, n int) {
+	t.Helper()
+	if !clk.BlockUntil(n, patience) {
+		t.Fatalf("%d timers set, want %d", clk.Pending(), n)
+	}
+}
+
+func within(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(patience):
+		t.Fatalf("%s did not happen within %v", what, patience)
+	}
+}
+
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// faultyStore is the real store with renewals that can be held up or made
+// to fail, as by a slow or broken disk.
+type faultyStore struct {
+	lease.Store
+	mu      sync.Mutex
+	gate    chan struct{} // when set, Renew waits for it to close
+	fail    error         // when set, Renew returns it
+	renewed chan struct{} // receives after every Renew returns
+}
+
+func newFaulty() *faultyStore { return &faultyStore{renewed: make(chan struct{}, 100)} }
+
+func (s *faultyStore) TryAcquire(ctx context.Context, c lease.Candidate) (lease.Lease, lease.Record, error) {
+	l, rec, err := s.Store.TryAcquire(ctx, c)
+	if l != nil {
+		l = faultyLease{l, s}
+	}
+	return l, rec, err
+}
+
+func (s *faultyStore) set(gate chan struct{}, fail error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gate, s.fail = gate, fail
+}
+
+type faultyLease struct {
+	lease.Lease
+	s *faultyStore
+}
+
+func (l faultyLease) Renew(ctx context.Context) error {
+	defer func() { l.s.renewed <- struct{}{} }()
+	l.s.mu.Lock()
+	gate, fail := l.s.gate, l.s.fail
+	l.s.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	if fail != nil {
+		return fail
+	}
+	return l.Lease.Renew(ctx)
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no path", Config{TTL: ttl}, "Config.LeasePath is empty"},
+		{"no TTL", Config{LeasePath: "x"}, "Config.TTL must be positive, got 0s"},
+		{"negative TTL", Config{LeasePath: "x", TTL: -time.Second}, "Config.TTL must be positive"},
+		{"negative renew", Config{LeasePath: "x", TTL: ttl, RenewInterval: -1}, "Config.RenewInterval must not be negative"},
+		{"renew = TTL", Config{LeasePath: "x", TTL: ttl, RenewInterval: ttl}, "Config.RenewInterval (2s) must be shorter than Config.TTL (2s)"},
+		{"tiny TTL", Config{LeasePath: "x", TTL: 2}, "too short"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Join(context.Background(), tc.cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Join error = %v, want it to say %q", err, tc.want)
+			}
+		})
+	}
+	cfg, err := Config{LeasePath: "x", TTL: 3 * time.Second}.Validate()
+	if err != nil || cfg.RenewInterval != time.Second {
+		t.Fatalf("default RenewInterval = %v (%v), want TTL/3", cfg.RenewInterval, err)
+	}
+}
+
+func TestJoinRejectsBadPath(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.LeasePath = t.TempDir()
+	if _, err := Join(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), cfg.LeasePath) {
+		t.Fatalf("Join on a directory = %v, want an error naming it", err)
+	}
+}
+
+func TestOwnerAndFollower(t *testing.T) {
+	clk := clock.NewFake(time.Unix(0, 0))
+	cfg := testConfig(t)
+	cfg.Endpoint, cfg.Backend = "unix:///run/a.sock", "llama"
+	a := joinT(t, context.Background(), cfg, clk)
+	cfg.Endpoint, cfg.Backend = "unix:///run/b.sock", "none"
+	b := joinT(t, context.Background(), cfg, clk)
+
+	if a.Role() != RoleOwner || !a.IsOwner() || a.Check() != nil || !closed(a.Acquired()) {
+		t.Fatalf("a: role %v, check %v", a.Role(), a.Check())
+	}
+	if b.Role() != RoleFollower || b.IsOwner() || !errors.Is(b.Check(), ErrNotOwner) || closed(b.Acquired()) {
+		t.Fatalf("b: role %v, check %v", b.Role(), b.Check())
+	}
+	for name, o := range map[string]*Owner{"a": a, "b": b} {
+		if o.InstanceID() != a.ID() || o.Epoch() != 1 || o.Endpoint() != "unix:///run/a.sock" || o.Backend() != "llama" {
+			t.Errorf("%s sees holder %s epoch %d endpoint %q backend %q", name, o.InstanceID(), o.Epoch(), o.Endpoint(), o.Backend())
+		}
+	}
+	if a.ID() == b.ID() || b.ID() == "" {
+		t.Fatal("instance ids are not unique")
+	}
+	if RoleOwner.String() != "owner" || RoleFollower.String() != "follower" {
+		t.Fatal("Role.String")
+	}
+	if closed(a.Lost()) || closed(b.Lost()) || a.LostErr() != nil {
+		t.Fatal("Lost fired")
+	}
+}
+
+// The deadline is the start of the last successful renewal plus the TTL,
+// and it holds while the renewal goroutine is stuck.
+func TestCheckFailsAtDeadlineWhileRenewalStuck(t *testing.T) {
+	clk := clock.NewFake(time.Unix(0, 0))
+	fs := newFaulty()
+	a := startT(t, testConfig(t), clk, fs)
+
+	settle(t, clk, 2)
+	clk.Advance(renew) // first renewal, allowed
+	<-fs.renewed
+	gate := make(chan struct{})
+	defer close(gate)
+	fs.set(gate, nil)
+	settle(t, clk, 2)
+	clk.Advance(ttl - time.Nanosecond) // the second renewal starts and hangs
+	if err := a.Check(); err != nil {
+		t.Fatalf("Check a nanosecond before the deadline = %v", err)
+	}
+	clk.Advance(time.Nanosecond)
+	err := a.Check()
+	if !errors.Is(err, ErrLost) || !strings.Contains(err.Error(), "not renewed within 2s") {
+		t.Fatalf("Check at the deadline = %v, want ErrLost", err)
+	}
+	if !closed(a.Lost()) || a.IsOwner() || a.Role() != RoleFollower {
+		t.Fatal("Lost did not fire, or the owner still says it owns")
+	}
+	if !errors.Is(a.LostErr(), ErrLost) {
+		t.Fatalf("LostErr = %v", a.LostErr())
+	}
+}
+
+// Lost fires by the deadline timer alone, with no Check and no renewal.
+func TestLostFiresByTimer(t *testing.T) {
+	clk := clock.NewFake(time.Unix(0, 0))
+	fs := newFaulty()
+	gate := make(chan struct{})
+	defer close(gate)
+	fs.set(gate, nil)
+	a := startT(t, testConfig(t), clk, fs)
+	settle(t, clk, 2)
+	clk.Advance(ttl)
+	within(t, a.Lost(), "Lost")
+}
+
+func TestRenewalFaultsEndInLoss(t *testing.T) {
+	clk := clock.NewFake(time.Unix(0, 0))
+	fs := newFaulty()
+	disk := errors.New("disk on fire")
+	fs.set(nil, disk)
+	a := startT(t, testConfig(t), clk, fs)
+	settle(t, clk, 2)
+	clk.Advance(renew)
+	<-fs.renewed
+	if err := a.Check(); err != nil {
+		t.Fatalf("one failed renewal ended ownership early: %v", err)
+	}
+	settle(t, clk, 2)
+	clk.Advance(ttl - renew)
+	within(t, a.Lost(), "Lost")
+	if err := a.LostErr(); !errors.Is(err, ErrLost) || !errors.Is(err, disk) {
+		t.Fatalf("LostErr = %v, want ErrLost wrapping the renewal error", err)
+	}
+}
+
+// A follower takes over a hung owner after a TTL of no renewals, and by
+// then the hung owner no longer passes Check.
+func TestFollowerTakesOverHungOwner(t *testing.T) {
+	clk := clock.NewFake(time.Unix(0, 0))
+	fs := newFaulty()
+	gate := make(chan struct{})
+	defer close(gate)
+	fs.set(gate, nil)
+	cfg := testConfig(t)
+	a := startT(t, cfg, clk, fs)
+	b := joinT(t, context.Background(), cfg, clk)
+	changed := b.Changed()
+
+	settle(t, clk, 3)
+	clk.Advance(ttl - time.Nanosecond)
+	if closed(b.Acquired()) {
+		t.Fatal("b took over before the TTL")
+	}
+	clk.Advance(time.Nanosecond)
+	within(t, b.Acquired(), "b's takeover")
+	if a.Check() == nil {
+		t.Fatal("a and b both pass Check")
+	}
+	if err := b.Check(); err != nil || b.Epoch() != 2 || b.InstanceID() != b.ID() {
+		t.Fatalf("b: check %v epoch %d holder %s", err, b.Epoch(), b.InstanceID())
+	}
+	if !closed(changed) {
+		t.Fatal("Changed did not fire on takeover")
+	}
+}
+
+func TestReleaseHandsOverAtOnce(t *testing.T) {
+	cfg := testConfig(t)
+	a := joinT(t, context.Background(), cfg, clock.System)
+	b := joinT(t, context.Background(), cfg, clock.System)
+	changed := b.Changed()
+	start := time.Now()
+	if err := a.Release(); err != nil {
+		t.Fatal(err)
+	}
+	within(t, b.Acquired(), "b's takeover")
+	if d := time.Since(start); d >= ttl {
+		t.Fatalf("handover took %v: a full TTL", d)
+	}
+	within(t, changed, "Changed")
+	if b.Epoch() != 2 || b.Check() != nil {
+		t.Fatalf("b: epoch %d check %v", b.Epoch(), b.Check())
+	}
+	if !errors.Is(a.Check(), ErrReleased) || a.IsOwner() || closed(a.Lost()) || a.LostErr() != nil {
+		t.Fatalf("a after Release: check %v lost %v", a.Check(), a.LostErr())
+	}
+	if err := a.Release(); err != nil {
+		t.Fatalf("second Release = %v", err)
+	}
+	if err := b.Release(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFollowerRelease(t *testing.T) {
+	cfg := testConfig(t)
+	a := joinT(t, context.Background(), cfg, clock.System)
+	b := joinT(t, context.Background(), cfg, clock.System)
+	if err := b.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(b.Check(), ErrReleased) || a.Check() != nil {
+		t.Fatalf("a: %v, b: %v", a.Check(), b.Check())
+	}
+}
+
+func TestCancelEndsOwnership(t *testing.T) {
+	cfg := testConfig(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	a := joinT(t, ctx, cfg, clock.System)
+	b := joinT(t, context.Background(), cfg, clock.System)
+	start := time.Now()
+	cancel()
+	if err := a.Check(); !errors.Is(err, ErrLost) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Check after cancel = %v", err)
+	}
+	if a.IsOwner() || !closed(a.Lost()) || !errors.Is(a.LostErr(), context.Canceled) {
+		t.Fatal("cancel did not end ownership")
+	}
+	within(t, b.Acquired(), "b's takeover")
+	if d := time.Since(start); d >= ttl {
+		t.Fatalf("takeover after cancel took %v: a full TTL", d)
+	}
+}
+
+func TestJoinWithCancelledContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Join(ctx, testConfig(t)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Join = %v, want context.Canceled", err)
+	}
+}

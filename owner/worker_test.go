@@ -1,0 +1,3 @@
+package owner
+
+func runWorker() bool { return false }
