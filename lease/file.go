@@ -54,7 +54,8 @@ type File struct {
 	holder     Record
 	holderOK   bool
 	expireTTL  time.Duration // the TTL the next expiry is judged by
-	w          *watcher      // connection to the holder's socket, if any
+	watch      uint64        // the epoch whose socket to watch; 0 for none
+	w          *watcher      // connection to that socket, if any
 	suspect    time.Duration // poll delay while the holder may be gone; 0 if not
 
 	// hook, if set by a test, is called at named points of a protocol, to
@@ -181,12 +182,24 @@ func (f *File) read() (snapshot, error) {
 func (f *File) observe(s snapshot, now time.Time) {
 	if !f.seenOnce || s.exists != f.seenExists || !bytes.Equal(s.raw, f.seen) {
 		f.seen, f.seenExists, f.seenAt, f.seenOnce = s.raw, s.exists, now, true
-		if f.w != nil && (s.recErr != nil || s.rec.Epoch != f.w.epoch) {
-			f.dropWatcher()
-		}
 		f.suspect = 0
 	}
 	f.holder, f.holderOK = s.holder(), s.recErr == nil
+	f.watch = s.watchEpoch()
+	if f.w != nil && f.w.epoch != f.watch {
+		f.dropWatcher()
+	}
+}
+
+// watchEpoch is the epoch whose socket a follower watches: the latest
+// claim, which is the holder's or a candidate's about to become holder;
+// 0 when the lease is free.
+func (s snapshot) watchEpoch() uint64 {
+	top := max(s.top(), s.holder().Epoch)
+	if s.recErr == nil && s.rec.Released && s.rec.Epoch >= top {
+		return 0
+	}
+	return top
 }
 
 // TryAcquire implements Store. The lease is free when
@@ -226,11 +239,15 @@ func (f *File) TryAcquire(ctx context.Context, c Candidate) (Lease, Record, erro
 	if !free {
 		return held()
 	}
-	epoch, live, err := f.lockNext(max(s.top(), s.holder().Epoch)+1, expired)
-	if err != nil || live == nil {
-		if err != nil {
-			return nil, s.holder(), err
-		}
+	next := max(s.top(), s.holder().Epoch) + 1
+	epoch, live, err := f.lockNext(next, expired)
+	if err != nil {
+		return nil, s.holder(), err
+	}
+	if live == nil {
+		// Another candidate is claiming next: read again soon, and watch
+		// its socket once it listens.
+		f.watch, f.suspect = next, suspectFirst
 		return held()
 	}
 	l, err := f.claim(epoch, live, c, expired, probes)
@@ -340,7 +357,16 @@ func (f *File) lockNext(first uint64, expired bool) (uint64, *flock.Flock, error
 // claim makes epoch durable as this candidate's, checks that nothing
 // newer was claimed, takes the earlier holders' staging files away and
 // publishes the record.
-func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool, probes []*flock.Flock) (*fileLease, error) {
+func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool, probes []*flock.Flock) (_ *fileLease, err error) {
+	fl := &fileLease{f: f, live: live}
+	// Listen before the claim is visible, so that followers who see it can
+	// connect, and learn at once if this candidate dies or gives up.
+	fl.listen(epoch)
+	defer func() {
+		if err != nil {
+			fl.n.close()
+		}
+	}()
 	now := time.Now()
 	rec := Record{
 		Version:    FormatVersion,
@@ -382,11 +408,14 @@ func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool,
 			return nil, fmt.Errorf("%w: the record changed while it was being taken over", ErrHeld)
 		}
 	}
-	fl := &fileLease{f: f, live: live, rec: rec}
-	if err := fl.publish(rec, true); err != nil {
+	fl.rec = rec
+	// The claim is durable; the record need not be: after a crash a torn
+	// or lost record is replaced by the next holder, and the claims keep
+	// the epochs.
+	if err := fl.publish(rec); err != nil {
 		return nil, err
 	}
-	fl.listen()
+	fl.n.notify()
 	return fl, nil
 }
 

@@ -164,7 +164,7 @@ func TestWallClockJumpsDoNotMatter(t *testing.T) {
 			rec := la.Record()
 			rec.RenewedAt = rec.RenewedAt.Add(shift)
 			rec.AcquiredAt = rec.AcquiredAt.Add(shift)
-			if err := la.publish(rec, false); err != nil {
+			if err := la.publish(rec); err != nil {
 				t.Fatal(err)
 			}
 			mustHeld(t, b, "b")

@@ -41,7 +41,7 @@ func (l *fileLease) Renew(ctx context.Context) error {
 	}
 	rec := l.rec
 	rec.RenewedAt = time.Now()
-	if err := l.publish(rec, false); err != nil {
+	if err := l.publish(rec); err != nil {
 		return err
 	}
 	l.rec.RenewedAt, l.rec.Seq = rec.RenewedAt, l.seq
@@ -58,7 +58,7 @@ func (l *fileLease) Release(ctx context.Context) error {
 	rec := l.rec
 	rec.Released = true
 	rec.RenewedAt = time.Now()
-	err := l.publish(rec, false)
+	err := l.publish(rec)
 	if errors.Is(err, ErrLost) {
 		err = nil // someone else holds it now: leave their record alone
 	}
@@ -90,7 +90,7 @@ func (l *fileLease) closeLocked() error {
 // away after claiming, so the rename fails with ErrNotExist if it comes
 // after the successor's check; a record of a superseded tenure therefore
 // never replaces its successor's.
-func (l *fileLease) publish(rec Record, sync bool) error {
+func (l *fileLease) publish(rec Record) error {
 	f := l.f
 	l.seq++
 	rec.Seq = l.seq
@@ -99,7 +99,7 @@ func (l *fileLease) publish(rec Record, sync bool) error {
 		return err
 	}
 	tmp := f.name(kindTmp, rec.Epoch)
-	if err := writeFile(tmp, b, 0, sync); err != nil {
+	if err := writeFile(tmp, b, 0, false); err != nil {
 		return err
 	}
 	ls, err := f.list()

@@ -81,10 +81,10 @@ func (f *File) connect() {
 			return
 		}
 	}
-	if !f.holderOK || f.holder.Released {
+	if f.watch == 0 {
 		return
 	}
-	w, err := dial(f.name(kindSock, f.holder.Epoch), f.holder.Epoch)
+	w, err := dial(f.name(kindSock, f.watch), f.watch)
 	switch {
 	case err == nil:
 		f.w, f.suspect = w, 0

@@ -22,10 +22,10 @@ type notifier struct {
 	done  chan struct{}
 }
 
-// listen starts the notifier of l's epoch. Without one (the path is too
-// long, or sockets are not supported) followers poll instead.
-func (l *fileLease) listen() {
-	path := l.f.name(kindSock, l.rec.Epoch)
+// listen starts the notifier of epoch. Without one (the path is too long,
+// or sockets are not supported) followers poll instead.
+func (l *fileLease) listen(epoch uint64) {
+	path := l.f.name(kindSock, epoch)
 	if len(path) > maxSockPath {
 		return
 	}

@@ -1,14 +1,17 @@
-package owner
+package owner_test
 
 import (
+	"os"
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/leasehold/leasehold/internal/worker"
 )
 
 func TestMain(m *testing.M) {
-	if runWorker() {
-		return
+	if worker.Active() {
+		os.Exit(worker.Main())
 	}
 	goleak.VerifyTestMain(m)
 }

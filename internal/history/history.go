@@ -1,0 +1,78 @@
+// Package history judges what worker processes report: whether the lease
+// ever had two owners, and how long it had none.
+package history
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/leasehold/leasehold/internal/worker"
+)
+
+// Violations returns every breach of the safety rules in log, described:
+//   - a Check of a lower epoch that began after a Check of a higher epoch
+//     had completed (two owners, or an owner that came back from the dead);
+//   - an epoch acquired by two workers, or twice;
+//   - epochs whose first successful Checks are not in increasing order.
+func Violations(log []worker.Event) []string {
+	type span struct {
+		minAfter, maxBefore int64
+		worker              int
+	}
+	spans := map[uint64]*span{}
+	for _, e := range log {
+		if e.Kind != worker.OK {
+			continue
+		}
+		s := spans[e.Epoch]
+		if s == nil {
+			s = &span{minAfter: e.T2, maxBefore: e.T1, worker: e.Worker}
+			spans[e.Epoch] = s
+		}
+		s.minAfter = min(s.minAfter, e.T2)
+		s.maxBefore = max(s.maxBefore, e.T1)
+	}
+	var out []string
+	epochs := make([]uint64, 0, len(spans))
+	for e := range spans {
+		epochs = append(epochs, e)
+	}
+	slices.Sort(epochs)
+	var (
+		latest      int64 // the latest start of a successful Check of a lower epoch
+		latestEpoch uint64
+	)
+	for i, e := range epochs {
+		s := spans[e]
+		if i > 0 && latest > s.minAfter {
+			out = append(out, fmt.Sprintf("overlap: epoch %d (worker %d) passed Check %v after epoch %d (worker %d) had",
+				latestEpoch, spans[latestEpoch].worker, ns(latest-s.minAfter), e, s.worker))
+		}
+		if s.maxBefore > latest {
+			latest, latestEpoch = s.maxBefore, e
+		}
+	}
+
+	owners := map[uint64]int{}
+	for _, e := range log {
+		if e.Kind != worker.Acquired {
+			continue
+		}
+		if w, ok := owners[e.Epoch]; ok {
+			out = append(out, fmt.Sprintf("epoch %d acquired twice (workers %d and %d)", e.Epoch, w, e.Worker))
+		}
+		owners[e.Epoch] = e.Worker
+	}
+	slices.SortFunc(epochs, func(a, b uint64) int { return cmp.Compare(spans[a].minAfter, spans[b].minAfter) })
+	for i := 1; i < len(epochs); i++ {
+		if epochs[i] < epochs[i-1] {
+			out = append(out, fmt.Sprintf("epoch went backwards: %d first passed Check after %d", epochs[i], epochs[i-1]))
+		}
+	}
+	return out
+}
+
+type ns int64
+
+func (d ns) String() string { return fmt.Sprintf("%.3fms later", float64(d)/1e6) }

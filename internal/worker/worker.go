@@ -1,0 +1,207 @@
+package worker
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/leasehold/leasehold/internal/mono"
+	"github.com/leasehold/leasehold/owner"
+)
+
+// The environment that configures a worker.
+const (
+	EnvPath    = "LEASEHOLD_WORKER_PATH"    // the lease path; its presence makes a process a worker
+	EnvTTL     = "LEASEHOLD_WORKER_TTL"     // owner.Config.TTL
+	EnvRenew   = "LEASEHOLD_WORKER_RENEW"   // owner.Config.RenewInterval
+	EnvCheck   = "LEASEHOLD_WORKER_CHECK"   // how often the owner calls Check (default 1ms)
+	EnvBarrier = "LEASEHOLD_WORKER_BARRIER" // "1": before each Join, print ready and wait for "go"
+	EnvRejoin  = "LEASEHOLD_WORKER_REJOIN"  // "1": Join again after loss or release
+)
+
+// Commands a worker reads, one a line, on its standard input.
+const (
+	CmdGo      = "go"      // Join now (with EnvBarrier)
+	CmdRelease = "release" // Release; then rejoin (with EnvRejoin) or exit 0
+	CmdCPU     = "cpu"     // report the CPU time used so far
+)
+
+// Active reports whether this process was started as a worker.
+func Active() bool { return os.Getenv(EnvPath) != "" }
+
+type out struct {
+	mu      sync.Mutex
+	w       *bufio.Writer
+	pending bool // a flush is scheduled
+}
+
+// emit writes e; at once if flush is set, else within 5 ms, so that the
+// frequent OK lines cost one write per batch and an idle worker nothing.
+func (o *out) emit(e Event, flush bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	fmt.Fprintln(o.w, e.String())
+	switch {
+	case flush:
+		o.w.Flush()
+	case !o.pending:
+		o.pending = true
+		time.AfterFunc(5*time.Millisecond, o.flush)
+	}
+}
+
+func (o *out) flush() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.pending = false
+	o.w.Flush()
+}
+
+// Main runs the worker and returns its exit code: 0 after Release on
+// SIGTERM, SIGINT or the release command, 3 after loss (without EnvRejoin),
+// 2 on a configuration or Join error.
+func Main() int {
+	o := &out{w: bufio.NewWriterSize(os.Stdout, 1<<16)}
+	defer o.flush()
+	cfg, check, err := config()
+	if err != nil {
+		o.emit(Event{Kind: Error, Text: err.Error()}, true)
+		return 2
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	cmds := make(chan string)
+	go func() {
+		s := bufio.NewScanner(os.Stdin)
+		for s.Scan() {
+			cmds <- s.Text()
+		}
+		close(cmds)
+	}()
+	rejoin := os.Getenv(EnvRejoin) == "1"
+	for {
+		if os.Getenv(EnvBarrier) == "1" {
+			o.emit(Event{Kind: Ready, T1: mono.Now()}, true)
+			if !awaitGo(cmds, sigs) {
+				return 0
+			}
+		}
+		code, again := tenure(o, cfg, check, cmds, sigs)
+		if !again || !rejoin {
+			return code
+		}
+	}
+}
+
+func awaitGo(cmds <-chan string, sigs <-chan os.Signal) bool {
+	for {
+		select {
+		case c, ok := <-cmds:
+			if !ok {
+				return false
+			}
+			if c == CmdGo {
+				return true
+			}
+		case <-sigs:
+			return false
+		}
+	}
+}
+
+// tenure runs one Join until loss, release or a signal. again is false
+// when the worker must exit.
+func tenure(o *out, cfg owner.Config, check time.Duration, cmds <-chan string, sigs <-chan os.Signal) (code int, again bool) {
+	t0 := mono.Now()
+	ow, err := owner.Join(context.Background(), cfg)
+	if err != nil {
+		o.emit(Event{Kind: Error, T1: t0, T2: mono.Now(), Text: "join: " + err.Error()}, true)
+		return 2, false
+	}
+	o.emit(Event{Kind: Joined, Epoch: ow.Epoch(), T1: t0, T2: mono.Now(), Text: ow.Role().String() + " " + ow.ID()}, true)
+	release := func() {
+		err := ow.Release()
+		e := Event{Kind: Released, T1: mono.Now()}
+		if err != nil {
+			e.Text = err.Error()
+		}
+		o.emit(e, true)
+	}
+	tick := time.NewTicker(check)
+	defer tick.Stop()
+	acquired := ow.Acquired()
+	var epoch uint64
+	probe := func() error {
+		b := mono.Now()
+		err := ow.Check()
+		a := mono.Now()
+		if err == nil {
+			o.emit(Event{Kind: OK, Epoch: epoch, T1: b, T2: a}, false)
+		} else {
+			o.emit(Event{Kind: Fail, Epoch: epoch, T1: b, T2: a, Text: err.Error()}, true)
+		}
+		return err
+	}
+	for {
+		select {
+		case <-acquired:
+			acquired = nil
+			epoch = ow.Epoch()
+			o.emit(Event{Kind: Acquired, Epoch: epoch, T1: mono.Now()}, true)
+			probe()
+		case <-tick.C:
+			if epoch != 0 && probe() != nil {
+				return lose(o, ow, epoch)
+			}
+		case <-ow.Lost():
+			probe()
+			return lose(o, ow, epoch)
+		case c, ok := <-cmds:
+			switch {
+			case ok && c == CmdRelease:
+				release()
+				return 0, true
+			case ok && c == CmdCPU:
+				o.emit(Event{Kind: CPU, T1: cpuTime(), T2: mono.Now()}, true)
+			}
+		case <-sigs:
+			release()
+			return 0, false
+		}
+	}
+}
+
+func lose(o *out, ow *owner.Owner, epoch uint64) (int, bool) {
+	<-ow.Lost()
+	o.emit(Event{Kind: Lost, Epoch: epoch, T1: mono.Now(), Text: ow.LostErr().Error()}, true)
+	ow.Release()
+	return 3, true
+}
+
+func config() (owner.Config, time.Duration, error) {
+	cfg := owner.Config{LeasePath: os.Getenv(EnvPath)}
+	var err error
+	dur := func(key string, def time.Duration) time.Duration {
+		v := os.Getenv(key)
+		if v == "" || err != nil {
+			return def
+		}
+		d, perr := time.ParseDuration(v)
+		if perr != nil {
+			err = fmt.Errorf("%s=%q: %w", key, v, perr)
+		}
+		return d
+	}
+	cfg.TTL = dur(EnvTTL, 2*time.Second)
+	cfg.RenewInterval = dur(EnvRenew, 0)
+	check := dur(EnvCheck, time.Millisecond)
+	if err == nil && check <= 0 {
+		err = fmt.Errorf("%s must be positive", EnvCheck)
+	}
+	return cfg, check, err
+}

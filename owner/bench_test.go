@@ -1,0 +1,64 @@
+package owner
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/leasehold/leasehold/internal/clock"
+)
+
+func benchConfig(b *testing.B) Config {
+	return Config{LeasePath: filepath.Join(b.TempDir(), "owner.lease"), TTL: 2 * time.Second}
+}
+
+// BenchmarkJoinRelease measures a Join that acquires a free lease, with
+// its durable claim, followed by the Release that frees it.
+func BenchmarkJoinRelease(b *testing.B) {
+	cfg := benchConfig(b)
+	for b.Loop() {
+		o, err := Join(context.Background(), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !o.IsOwner() {
+			b.Fatal("not owner")
+		}
+		if err := o.Release(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRenew measures one renewal of a held lease.
+func BenchmarkRenew(b *testing.B) {
+	o, err := join(context.Background(), benchConfig(b), clock.NewFake(time.Unix(0, 0)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer o.Release()
+	l := o.lease
+	ctx := context.Background()
+	for b.Loop() {
+		if err := l.Renew(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCheck measures the check an owner makes before touching owned
+// state.
+func BenchmarkCheck(b *testing.B) {
+	o, err := Join(context.Background(), benchConfig(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer o.Release()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := o.Check(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

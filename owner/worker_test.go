@@ -1,3 +1,0 @@
-package owner
-
-func runWorker() bool { return false }
