@@ -419,24 +419,19 @@ func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool,
 	return fl, nil
 }
 
-// writeClaim creates claim.N with rec's contents, exclusively, and makes
-// it durable.
+// writeClaim creates claim.N exclusively, with rec's contents, and makes
+// it durable. The file may be seen empty for a moment; readers of claims
+// tolerate that.
 func (f *File) writeClaim(rec Record) error {
 	b, err := EncodeRecord(rec)
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(f.side, kindNew+"."+rec.InstanceID)
-	if err := writeFile(tmp, b, os.O_EXCL, true); err != nil {
-		return err
-	}
-	defer os.Remove(tmp)
-	name := f.name(kindClaim, rec.Epoch)
-	if err := os.Link(tmp, name); err != nil {
+	if err := writeFile(f.name(kindClaim, rec.Epoch), b, os.O_EXCL, true); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("%w: epoch %d claimed meanwhile", ErrHeld, rec.Epoch)
 		}
-		return fmt.Errorf("lease: claim: %w", err)
+		return err
 	}
 	if err := syncDir(f.side); err != nil {
 		return fmt.Errorf("lease: sync %s: %w", f.side, err)

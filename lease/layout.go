@@ -7,28 +7,25 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // The files of a lease at path P:
 //
 //	P          the record, replaced only by an atomic rename
 //	P.d/       the sidecar directory (0700), beside P
-//	  claim.N  the claim of epoch N: a record, made exclusively with link(2)
-//	           and fsynced before epoch N is used; the durable epoch counter
+//	  claim.N  the claim of epoch N: a record, created exclusively and
+//	           fsynced before epoch N is used; the durable epoch counter
 //	  live.N   locked by the claimant of epoch N, from before its claim
 //	           until its tenure ends; the kernel drops the lock when the
 //	           process dies
 //	  tmp.N    where the holder of epoch N stages P; a successor removes it,
 //	           so a stale holder's rename fails
-//	  sock.N   the holder's notification socket
-//	  new.ID   a claim being written, before it is linked into place
+//	  sock.N   the notification socket of the claimant of epoch N
 const (
 	kindClaim = "claim"
 	kindLive  = "live"
 	kindTmp   = "tmp"
 	kindSock  = "sock"
-	kindNew   = "new"
 )
 
 // keepEpochs is how many epochs below its own a new holder leaves in the
@@ -91,8 +88,7 @@ func (f *File) list() (listing, error) {
 	return l, nil
 }
 
-// collect removes the files of epochs below holder-keepEpochs, and claims
-// being written that were abandoned more than a minute ago. Errors are
+// collect removes the files of epochs below holder-keepEpochs. Errors are
 // ignored: what is left is removed by a later holder.
 func (f *File) collect(holder uint64) {
 	ents, err := os.ReadDir(f.side)
@@ -100,15 +96,8 @@ func (f *File) collect(holder uint64) {
 		return
 	}
 	for _, e := range ents {
-		path := filepath.Join(f.side, e.Name())
-		if strings.HasPrefix(e.Name(), kindNew+".") {
-			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > time.Minute {
-				_ = os.Remove(path)
-			}
-			continue
-		}
 		if _, n, ok := parseName(e.Name()); ok && n+keepEpochs < holder {
-			_ = os.Remove(path)
+			_ = os.Remove(filepath.Join(f.side, e.Name()))
 		}
 	}
 }

@@ -1,0 +1,60 @@
+package owner_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/leasehold/leasehold/owner"
+)
+
+// Join, and check ownership right before each use of the owned state.
+func ExampleJoin() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+
+	o, err := owner.Join(context.Background(), owner.Config{
+		LeasePath: filepath.Join(dir, "owner.lease"),
+		TTL:       2 * time.Second,
+		Endpoint:  "unix:///run/app.sock",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer o.Release()
+
+	if err := o.Check(); err == nil {
+		// Owned state may be touched now; pass o.Epoch() along with each
+		// write so the resource can refuse a stale owner.
+		fmt.Println(o.Role(), "at epoch", o.Epoch())
+	}
+	// Output: owner at epoch 1
+}
+
+// A follower learns who owns and where to reach it, follows every change,
+// and takes over when the owner goes.
+func ExampleOwner_Changed() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	cfg := owner.Config{LeasePath: filepath.Join(dir, "owner.lease"), TTL: 2 * time.Second}
+
+	cfg.Endpoint = "unix:///run/first.sock"
+	first, _ := owner.Join(context.Background(), cfg)
+	cfg.Endpoint = "unix:///run/second.sock"
+	second, _ := owner.Join(context.Background(), cfg)
+	defer second.Release()
+
+	changed := second.Changed()
+	fmt.Println(second.Role(), "of", second.Endpoint())
+
+	first.Release() // a clean handover: no TTL to wait for
+	<-changed
+	<-second.Acquired()
+	fmt.Println(second.Role(), "of", second.Endpoint(), "at epoch", second.Epoch())
+	// Output:
+	// follower of unix:///run/first.sock
+	// owner of unix:///run/second.sock at epoch 2
+}
