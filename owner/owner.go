@@ -106,7 +106,7 @@ type Owner struct {
 	id    string
 	clk   clock.Clock
 	store lease.Store
-	ctx   context.Context // Join's
+	ctx   context.Context // Start's; set once, before the Owner can own
 
 	acquired chan struct{} // closed on becoming owner
 	lostCh   chan struct{} // closed on loss
@@ -114,7 +114,9 @@ type Owner struct {
 	cancel   context.CancelFunc
 	unhook   func() bool // unregisters the loss on ctx cancellation
 
+	life        sync.Mutex // serialises Start and Release
 	releaseOnce sync.Once
+	started     bool
 
 	mu         sync.Mutex
 	state      state
@@ -137,12 +139,31 @@ type Owner struct {
 // following. Call Release for a clean handover.
 //
 // Join returns an error, naming the field or path, for an invalid Config or
-// a lease that cannot be used; then no Owner is made.
+// a lease that cannot be used; then no Owner is made. Join is New followed
+// by Start.
 func Join(ctx context.Context, cfg Config) (*Owner, error) {
 	return join(ctx, cfg, clock.System)
 }
 
+// New validates cfg and opens the lease, returning an Owner that has not
+// joined yet: Check returns ErrNotOwner and Holder the zero Record until
+// Start. It suits frameworks that construct first and start later.
+func New(cfg Config) (*Owner, error) {
+	return newOwner(cfg, clock.System)
+}
+
 func join(ctx context.Context, cfg Config, clk clock.Clock) (*Owner, error) {
+	o, err := newOwner(cfg, clk)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.Start(ctx); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+func newOwner(cfg Config, clk clock.Clock) (*Owner, error) {
 	cfg, err := cfg.Validate()
 	if err != nil {
 		return nil, err
@@ -151,27 +172,60 @@ func join(ctx context.Context, cfg Config, clk clock.Clock) (*Owner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return start(ctx, cfg, store, clk)
+	return prepare(cfg, store, clk), nil
 }
 
 // start joins the election on store; the Owner closes store when it stops.
 func start(ctx context.Context, cfg Config, store lease.Store, clk clock.Clock) (*Owner, error) {
-	o := &Owner{
+	o := prepare(cfg, store, clk)
+	if err := o.Start(ctx); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+func prepare(cfg Config, store lease.Store, clk clock.Clock) *Owner {
+	return &Owner{
 		cfg:      cfg,
 		id:       uuid.NewString(),
 		clk:      clk,
 		store:    store,
-		ctx:      ctx,
 		acquired: make(chan struct{}),
 		lostCh:   make(chan struct{}),
 		done:     make(chan struct{}),
 		changed:  make(chan struct{}),
 	}
-	begin := clk.Now()
-	l, rec, err := store.TryAcquire(ctx, o.candidate())
+}
+
+// Start joins the election, as Join does for an Owner made by New: it
+// makes the first attempt, after which the Owner is the owner or a
+// follower, and starts the background goroutine. ctx bounds the Owner's
+// lifetime. Start may succeed once; it fails after Release, and a failed
+// Start leaves the Owner released.
+func (o *Owner) Start(ctx context.Context) error {
+	o.life.Lock()
+	defer o.life.Unlock()
+	o.mu.Lock()
+	switch {
+	case o.state == released:
+		o.mu.Unlock()
+		return ErrReleased
+	case o.started:
+		o.mu.Unlock()
+		return errors.New("owner: already started")
+	}
+	o.started, o.ctx = true, ctx
+	o.mu.Unlock()
+
+	begin := o.clk.Now()
+	l, rec, err := o.store.TryAcquire(ctx, o.candidate())
 	if err != nil && !errors.Is(err, lease.ErrHeld) {
-		store.Close()
-		return nil, err
+		o.mu.Lock()
+		o.state = released
+		o.mu.Unlock()
+		o.store.Close()
+		close(o.done)
+		return err
 	}
 	if l != nil {
 		o.becomeOwner(l, begin)
@@ -182,7 +236,7 @@ func start(ctx context.Context, cfg Config, store lease.Store, clk clock.Clock) 
 	o.cancel = cancel
 	o.unhook = context.AfterFunc(ctx, func() { o.lose(context.Cause(ctx)) })
 	go o.run(runCtx)
-	return o, nil
+	return nil
 }
 
 func (o *Owner) candidate() lease.Candidate {
@@ -313,16 +367,25 @@ func (o *Owner) Backend() string { return o.Holder().Meta[BackendMetaKey] }
 // exit, is idempotent and returns the first call's result. Afterwards
 // Check returns ErrReleased and the Owner never owns again.
 func (o *Owner) Release() error {
+	o.life.Lock()
+	defer o.life.Unlock()
 	o.releaseOnce.Do(func() {
 		o.mu.Lock()
 		if o.state == owning {
 			o.expiry.Stop()
 		}
 		o.state = released
+		started := o.started
 		o.mu.Unlock()
-		o.cancel()
+		if !started {
+			o.store.Close()
+			return
+		}
+		if o.cancel != nil { // nil after a failed Start
+			o.cancel()
+			o.unhook()
+		}
 		<-o.done
-		o.unhook()
 	})
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -353,3 +353,37 @@ func TestJoinWithCancelledContext(t *testing.T) {
 		t.Fatalf("Join = %v, want context.Canceled", err)
 	}
 }
+
+func TestNewThenStart(t *testing.T) {
+	cfg := testConfig(t)
+	o, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(o.Check(), ErrNotOwner) || o.Epoch() != 0 {
+		t.Fatalf("before Start: check %v epoch %d", o.Check(), o.Epoch())
+	}
+	if err := o.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Check(); err != nil || o.Epoch() != 1 {
+		t.Fatalf("after Start: check %v epoch %d", err, o.Epoch())
+	}
+	if err := o.Start(context.Background()); err == nil {
+		t.Fatal("second Start succeeded")
+	}
+	if err := o.Release(); err != nil {
+		t.Fatal(err)
+	}
+
+	unstarted, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unstarted.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if err := unstarted.Start(context.Background()); !errors.Is(err, ErrReleased) {
+		t.Fatalf("Start after Release = %v, want ErrReleased", err)
+	}
+}
