@@ -1,0 +1,282 @@
+// Package config loads an owner.Config from defaults, a file and the
+// environment, with github.com/knadh/koanf.
+//
+// Layers, later wins: the defaults; a file, YAML (.yaml, .yml) with the keys
+// under "owner:", or dotenv (.env) with the same variables as the
+// environment; then the process environment.
+//
+//	YAML key              variable               default
+//	owner.lease_path      OWNER_LEASE_PATH       see DefaultLeasePath
+//	owner.ttl             OWNER_TTL              5s
+//	owner.renew_interval  OWNER_RENEW_INTERVAL   ttl/3
+//	owner.endpoint        OWNER_ENDPOINT         ""
+//	owner.backend         OWNER_BACKEND          ""
+//
+// Durations are strings with a unit ("10s", "500ms"); a bare number is an
+// error, not nanoseconds. Unknown keys under owner: and unknown OWNER_
+// variables are errors, so that a typo does not pass silently. Every error
+// names the source (the file or "environment"), the key and the bad value.
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/dotenv"
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+
+	"github.com/leasehold/leasehold/owner"
+)
+
+// EnvPrefix starts every environment variable this package reads.
+const EnvPrefix = "OWNER_"
+
+// Section is the YAML key under which the settings live.
+const Section = "owner"
+
+// DefaultTTL is the lease duration when none is configured.
+const DefaultTTL = 5 * time.Second
+
+// Options says where Load looks.
+type Options struct {
+	// File is a YAML or dotenv file, chosen by its extension; "" for none.
+	File string
+	// Environ is the environment, as os.Environ returns it; nil means
+	// os.Environ().
+	Environ []string
+	// App names the application in the default lease path; "" means the
+	// executable's name.
+	App string
+	// DataRoot, if set, makes the default lease path one per data root:
+	// instances that share a data root elect one owner.
+	DataRoot string
+}
+
+// A key is one setting, by its YAML key and its variable.
+type key struct {
+	yaml, env string
+	set       func(c *owner.Config, v string) error
+}
+
+var keys = []key{
+	{"lease_path", "LEASE_PATH", func(c *owner.Config, v string) error {
+		if v == "" {
+			return errors.New("must not be empty")
+		}
+		c.LeasePath = v
+		return nil
+	}},
+	{"ttl", "TTL", func(c *owner.Config, v string) error {
+		d, err := duration(v)
+		if err == nil && d <= 0 {
+			err = errors.New("must be positive")
+		}
+		c.TTL = d
+		return err
+	}},
+	{"renew_interval", "RENEW_INTERVAL", func(c *owner.Config, v string) error {
+		d, err := duration(v)
+		if err == nil && d < 0 {
+			err = errors.New("must not be negative")
+		}
+		c.RenewInterval = d
+		return err
+	}},
+	{"endpoint", "ENDPOINT", func(c *owner.Config, v string) error { c.Endpoint = v; return nil }},
+	{"backend", "BACKEND", func(c *owner.Config, v string) error { c.Backend = v; return nil }},
+}
+
+func duration(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, errors.New("is not a duration with a unit, such as \"10s\" or \"500ms\"")
+	}
+	return d, nil
+}
+
+// setting is a value and where it came from.
+type setting struct {
+	value  string
+	source string // "environment", or the file
+	name   string // the key as written there
+}
+
+// Load returns the configuration from the layers in opts, validated, with
+// defaults applied.
+func Load(opts Options) (owner.Config, error) {
+	path, err := DefaultLeasePath(opts.App, opts.DataRoot)
+	if err != nil {
+		return owner.Config{}, err
+	}
+	cfg := owner.Config{LeasePath: path, TTL: DefaultTTL}
+	got := map[string]setting{}
+	if opts.File != "" {
+		if err := loadFile(opts.File, got); err != nil {
+			return owner.Config{}, err
+		}
+	}
+	environ := opts.Environ
+	if environ == nil {
+		environ = os.Environ()
+	}
+	if err := loadEnv(environ, "environment", got); err != nil {
+		return owner.Config{}, err
+	}
+	for _, k := range keys {
+		s, ok := got[k.yaml]
+		if !ok {
+			continue
+		}
+		if err := k.set(&cfg, s.value); err != nil {
+			return owner.Config{}, fmt.Errorf("config: %s: %s = %q %v", s.source, s.name, s.value, err)
+		}
+	}
+	if cfg.RenewInterval >= cfg.TTL {
+		r, t := got["renew_interval"], got["ttl"]
+		return owner.Config{}, fmt.Errorf("config: %s = %v (%s) must be shorter than %s = %v (%s)",
+			or(r.name, "renew_interval"), cfg.RenewInterval, or(r.source, "default"),
+			or(t.name, "ttl"), cfg.TTL, or(t.source, "default"))
+	}
+	return cfg.Validate()
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func loadFile(path string, got map[string]setting) error {
+	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+	case ".yaml", ".yml":
+		k := koanf.New(".")
+		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return fmt.Errorf("config: %s: %w", path, err)
+		}
+		if !k.Exists(Section) {
+			return nil
+		}
+		if _, ok := k.Get(Section).(map[string]any); !ok {
+			return fmt.Errorf("config: %s: %s must be a mapping of settings, got %v", path, Section, k.Get(Section))
+		}
+		for name, v := range k.Cut(Section).All() {
+			full := Section + "." + name
+			if !known(name) {
+				return fmt.Errorf("config: %s: unknown key %s (known: %s)", path, full, knownYAML())
+			}
+			s, ok := v.(string)
+			if !ok {
+				return fmt.Errorf("config: %s: %s = %v is a %T, want a string (durations need a unit, such as \"10s\")", path, full, v, v)
+			}
+			got[name] = setting{value: s, source: path, name: full}
+		}
+		return nil
+	case ".env":
+		k := koanf.New(".")
+		if err := k.Load(file.Provider(path), dotenv.Parser()); err != nil {
+			return fmt.Errorf("config: %s: %w", path, err)
+		}
+		var environ []string
+		for name, v := range k.All() {
+			environ = append(environ, fmt.Sprintf("%s=%v", name, v))
+		}
+		return loadEnv(environ, path, got)
+	default:
+		return fmt.Errorf("config: %s: unknown file type %q; use .yaml, .yml or .env", path, ext)
+	}
+}
+
+// loadEnv reads the OWNER_ variables of environ.
+func loadEnv(environ []string, source string, got map[string]setting) error {
+	k := koanf.New(".")
+	err := k.Load(env.Provider(".", env.Opt{
+		Prefix:      EnvPrefix,
+		EnvironFunc: func() []string { return environ },
+	}), nil)
+	if err != nil {
+		return fmt.Errorf("config: %s: %w", source, err)
+	}
+	for name, v := range k.All() {
+		yamlKey := strings.ToLower(strings.TrimPrefix(name, EnvPrefix))
+		if !known(yamlKey) || EnvPrefix+strings.ToUpper(yamlKey) != name {
+			return fmt.Errorf("config: %s: unknown variable %s (known: %s)", source, name, knownEnv())
+		}
+		got[yamlKey] = setting{value: fmt.Sprint(v), source: source, name: name}
+	}
+	return nil
+}
+
+func known(yamlKey string) bool {
+	return slices.ContainsFunc(keys, func(k key) bool { return k.yaml == yamlKey })
+}
+
+func knownYAML() string {
+	var s []string
+	for _, k := range keys {
+		s = append(s, k.yaml)
+	}
+	return strings.Join(s, ", ")
+}
+
+func knownEnv() string {
+	var s []string
+	for _, k := range keys {
+		s = append(s, EnvPrefix+k.env)
+	}
+	return strings.Join(s, ", ")
+}
+
+// DefaultLeasePath returns where the lease lives when no path is
+// configured: under the user's state directory ($XDG_STATE_HOME, else
+// ~/.local/state, on Linux; the user cache directory elsewhere), in
+// leasehold/<app>/, with a file per data root (named after a hash of its
+// absolute path) or owner.lease without one. So every user, and every data
+// root, has its own owner.
+func DefaultLeasePath(app, dataRoot string) (string, error) {
+	if app == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return "", fmt.Errorf("config: name the app: %w", err)
+		}
+		app = strings.TrimSuffix(filepath.Base(exe), filepath.Ext(exe))
+	}
+	base, err := stateDir()
+	if err != nil {
+		return "", err
+	}
+	name := "owner.lease"
+	if dataRoot != "" {
+		abs, err := filepath.Abs(dataRoot)
+		if err != nil {
+			return "", fmt.Errorf("config: data root %s: %w", dataRoot, err)
+		}
+		sum := sha256.Sum256([]byte(abs))
+		name = "owner-" + hex.EncodeToString(sum[:8]) + ".lease"
+	}
+	return filepath.Join(base, "leasehold", app, name), nil
+}
+
+func stateDir() (string, error) {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
+		return d, nil
+	}
+	if home, err := os.UserHomeDir(); err == nil && isLinux() {
+		return filepath.Join(home, ".local", "state"), nil
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("config: no directory for the lease: %w", err)
+	}
+	return d, nil
+}

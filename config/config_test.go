@@ -1,0 +1,128 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leasehold/leasehold/owner"
+)
+
+func writeFile(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadLayers(t *testing.T) {
+	yml := writeFile(t, "owner.yaml", `
+other_app_key: 1
+owner:
+  lease_path: /tmp/x/owner.lease
+  ttl: 10s
+  endpoint: unix:///run/a.sock
+`)
+	dotenv := writeFile(t, "owner.env", "OWNER_TTL=3s\nOWNER_RENEW_INTERVAL=1s\nUNRELATED=1\n")
+	for _, tc := range []struct {
+		name string
+		opts Options
+		want owner.Config
+	}{
+		{"defaults", Options{Environ: []string{}, App: "app"}, owner.Config{TTL: DefaultTTL, RenewInterval: DefaultTTL / 3}},
+		{"yaml", Options{File: yml, Environ: []string{}}, owner.Config{LeasePath: "/tmp/x/owner.lease", TTL: 10 * time.Second, RenewInterval: 10 * time.Second / 3, Endpoint: "unix:///run/a.sock"}},
+		{"environment wins over yaml", Options{File: yml, Environ: []string{"OWNER_TTL=30s", "OWNER_BACKEND=llama", "PATH=/bin"}},
+			owner.Config{LeasePath: "/tmp/x/owner.lease", TTL: 30 * time.Second, RenewInterval: 10 * time.Second, Endpoint: "unix:///run/a.sock", Backend: "llama"}},
+		{"dotenv, RENEW_INTERVAL stays one key", Options{File: dotenv, Environ: []string{"OWNER_LEASE_PATH=/l"}},
+			owner.Config{LeasePath: "/l", TTL: 3 * time.Second, RenewInterval: time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Load(tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.want.LeasePath == "" {
+				def, _ := DefaultLeasePath("app", "")
+				tc.want.LeasePath = def
+			}
+			if got != tc.want {
+				t.Fatalf("got  %+v\nwant %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		file    string // YAML body, or "" for none
+		ext     string
+		environ []string
+		want    []string // all must appear in the error
+	}{
+		{"bare number", "owner:\n  ttl: 10\n", ".yaml", nil, []string{"owner.yaml", "owner.ttl", "10", "int"}},
+		{"typo in yaml", "owner:\n  ttll: 10s\n", ".yml", nil, []string{"owner.yml", "unknown key owner.ttll"}},
+		{"nested unknown", "owner:\n  ttl:\n    x: 1\n", ".yaml", nil, []string{"unknown key owner.ttl.x"}},
+		{"owner not a mapping", "owner: 5\n", ".yaml", nil, []string{"owner must be a mapping"}},
+		{"bad yaml", "owner: [\n", ".yaml", nil, []string{"owner.yaml"}},
+		{"bad duration", "owner:\n  ttl: soon\n", ".yaml", nil, []string{"owner.ttl = \"soon\"", "not a duration"}},
+		{"env bare number", "", "", []string{"OWNER_TTL=10"}, []string{"environment", "OWNER_TTL = \"10\"", "unit"}},
+		{"env typo", "", "", []string{"OWNER_TLL=1s"}, []string{"environment", "unknown variable OWNER_TLL"}},
+		{"negative ttl", "", "", []string{"OWNER_TTL=-1s"}, []string{"OWNER_TTL = \"-1s\" must be positive"}},
+		{"empty path", "", "", []string{"OWNER_LEASE_PATH="}, []string{"OWNER_LEASE_PATH = \"\" must not be empty"}},
+		{"renew not below ttl", "owner:\n  ttl: 2s\n", ".yaml", []string{"OWNER_RENEW_INTERVAL=2s"}, []string{"OWNER_RENEW_INTERVAL = 2s (environment) must be shorter than owner.ttl = 2s", "owner.yaml"}},
+		{"dotenv typo", "OWNER_TIMEOUT=1s\n", ".env", nil, []string{"owner.env", "unknown variable OWNER_TIMEOUT"}},
+		{"unknown file type", "x", ".toml", nil, []string{"owner.toml", "unknown file type"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := Options{Environ: tc.environ, App: "app"}
+			if opts.Environ == nil {
+				opts.Environ = []string{}
+			}
+			if tc.ext != "" {
+				opts.File = writeFile(t, "owner"+tc.ext, tc.file)
+			}
+			_, err := Load(opts)
+			if err == nil {
+				t.Fatal("Load succeeded")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+	if _, err := Load(Options{File: "/nonexistent/owner.yaml", Environ: []string{}}); err == nil || !strings.Contains(err.Error(), "/nonexistent/owner.yaml") {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestDefaultLeasePath(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", "/state")
+	a, _ := DefaultLeasePath("app", "/data/one")
+	b, _ := DefaultLeasePath("app", "/data/two")
+	c, _ := DefaultLeasePath("app", "/data/one/")
+	if a == b || a != c || !strings.HasPrefix(a, filepath.Join("/state", "leasehold", "app")+string(filepath.Separator)) {
+		t.Fatalf("paths %q %q %q", a, b, c)
+	}
+	if p, _ := DefaultLeasePath("app", ""); p != filepath.Join("/state", "leasehold", "app", "owner.lease") {
+		t.Fatalf("no data root: %q", p)
+	}
+}
+
+// The configuration file shipped with the project loads, and says what the
+// defaults say.
+func TestShippedConfig(t *testing.T) {
+	got, err := Load(Options{File: "../configs/owner.yaml", Environ: []string{}, App: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TTL != DefaultTTL || got.RenewInterval != DefaultTTL/3 {
+		t.Fatalf("configs/owner.yaml: %+v", got)
+	}
+}

@@ -1,0 +1,5 @@
+package config
+
+import "runtime"
+
+func isLinux() bool { return runtime.GOOS == "linux" }
