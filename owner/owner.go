@@ -347,6 +347,9 @@ func (o *Owner) Holder() lease.Record {
 // before it; pass it to the resource, which should refuse an older one.
 func (o *Owner) Epoch() uint64 { return o.Holder().Epoch }
 
+// Config returns the configuration, with its defaults applied.
+func (o *Owner) Config() Config { return o.cfg }
+
 // ID returns this instance's own id, fixed at Join.
 func (o *Owner) ID() string { return o.id }
 

@@ -1,0 +1,15 @@
+// Package ownerfx adds the lease election of package owner to an Uber fx
+// application.
+//
+// [Module] provides the instance's *owner.Owner, joins the election when
+// the application starts and releases the lease when it stops. Components
+// registered with [AsOwned] run only while this instance owns the lease:
+// they start when it becomes the owner, at start or later by takeover, and
+// stop when it releases or loses the lease. When ownership is lost, the
+// module logs why and shuts the application down with [ExitCodeLost].
+//
+// The configuration comes from package config (a YAML or .env file named
+// by a supplied config.Options, and the environment), unless the
+// application supplies a non-zero owner.Config. Logs go to the
+// application's *zap.Logger if the graph has one; the module provides none.
+package ownerfx
