@@ -124,8 +124,8 @@ type superviseParams struct {
 	Lifecycle  fx.Lifecycle
 	Shutdowner fx.Shutdowner
 	Owner      *owner.Owner
-	Logger     *zap.Logger  `optional:"true"`
-	Owned      []Owned      `group:"owner.owned"`
+	Logger     *zap.Logger `optional:"true"`
+	Owned      []Owned     `group:"owner.owned"`
 }
 
 // supervise runs the owned components and reacts to loss. Its hooks come
