@@ -4,12 +4,25 @@ GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 EVENTS      ?= 200
 
-.PHONY: all build test vet lint cover bench fuzz clean
+BIN         := bin
+
+.PHONY: all build test vet lint cover bench fuzz demo run clean
 
 all: build test
 
 build:
 	$(GO) build ./...
+	$(GO) build -o $(BIN)/example ./examples/app
+	$(GO) build -o $(BIN)/leasedemo ./cmd/leasedemo
+
+# Three copies of the example app on one lease: kill the owner, stop the
+# next, freeze the last past its TTL; prints the timeline.
+demo: build
+	$(BIN)/leasedemo -app $(BIN)/example
+
+# One copy of the example app; run it in several terminals.
+run: build
+	$(BIN)/example -config configs/owner.yaml
 
 vet:
 	GOOS=linux   $(GO) vet ./...
@@ -40,4 +53,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeRecord -fuzztime $(FUZZTIME) ./lease/
 
 clean:
-	rm -f cover.out
+	rm -rf cover.out $(BIN)

@@ -1,0 +1,10 @@
+package main
+
+import (
+	"iter"
+	"strings"
+)
+
+func splitLines(b []byte) iter.Seq[string] {
+	return strings.SplitSeq(strings.TrimSpace(string(b)), "\n")
+}
