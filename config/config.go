@@ -177,7 +177,7 @@ func loadFile(path string, got map[string]setting) error {
 			}
 			s, ok := v.(string)
 			if !ok {
-				return fmt.Errorf("config: %s: %s = %v is a %T, want a string (durations need a unit, such as \"10s\")", path, full, v, v)
+				return fmt.Errorf("config: %s: %s = %v is %s; write a string (durations need a unit, such as \"10s\")", path, full, v, kindOf(v))
 			}
 			got[name] = setting{value: s, source: path, name: full}
 		}
@@ -215,6 +215,22 @@ func loadEnv(environ []string, source string, got map[string]setting) error {
 		got[yamlKey] = setting{value: fmt.Sprint(v), source: source, name: name}
 	}
 	return nil
+}
+
+func kindOf(v any) string {
+	switch v.(type) {
+	case int, int64, uint64, float64:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a mapping"
+	case nil:
+		return "empty"
+	}
+	return fmt.Sprintf("a %T", v)
 }
 
 func known(yamlKey string) bool {

@@ -64,7 +64,8 @@ func TestLoadErrors(t *testing.T) {
 		environ []string
 		want    []string // all must appear in the error
 	}{
-		{"bare number", "owner:\n  ttl: 10\n", ".yaml", nil, []string{"owner.yaml", "owner.ttl", "10", "int"}},
+		{"bare number", "owner:\n  ttl: 10\n", ".yaml", nil, []string{"owner.yaml", "owner.ttl = 10 is a number", "unit"}},
+		{"boolean", "owner:\n  endpoint: true\n", ".yaml", nil, []string{"owner.endpoint = true is a boolean"}},
 		{"typo in yaml", "owner:\n  ttll: 10s\n", ".yml", nil, []string{"owner.yml", "unknown key owner.ttll"}},
 		{"nested unknown", "owner:\n  ttl:\n    x: 1\n", ".yaml", nil, []string{"unknown key owner.ttl.x"}},
 		{"owner not a mapping", "owner: 5\n", ".yaml", nil, []string{"owner must be a mapping"}},
