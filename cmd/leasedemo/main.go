@@ -262,7 +262,7 @@ func (d *demo) run() error {
 	_ = fourth.cmd.Process.Signal(syscall.SIGTERM)
 	<-fourth.done
 	if fourth.code != 0 {
-		return fmt.Errorf("D exited with %d, want 0", fourth.code)
+		return fmt.Errorf("%s exited with %d after SIGTERM, want 0", fourth.name, fourth.code)
 	}
 	return d.checkState()
 }
