@@ -25,11 +25,18 @@
 //
 // A renewal takes effect only if no later epoch has been claimed, and a
 // successor makes the renewals of every earlier holder fail before it
-// relies on the record being unchanged. So a holder that was frozen at any
-// point, even in the middle of its own I/O, cannot hold the others off, and
-// a renewal that succeeds always began before anyone else could take over:
-// a holder whose validity ends a TTL after the start of its last successful
-// renewal is never valid at the same instant as its successor.
+// relies on the record being unchanged. So a renewal that succeeds always
+// began before anyone else could take over: a holder whose validity ends a
+// TTL after the start of its last successful renewal is never valid at the
+// same instant as its successor. And a participant frozen at any point,
+// even in the middle of its own I/O or holding a lock, holds the others
+// off for one TTL at most: a holder by rule two, a candidate frozen while
+// taking the next epoch by leaving it to the others after a TTL.
+//
+// On Windows, where a file open for reading cannot be renamed over, a
+// participant frozen while reading the record blocks renewals and
+// takeovers until it resumes; use the File there only where that is
+// acceptable.
 //
 // Only local file systems are supported: network file systems do not give
 // these guarantees for locks, exclusive creation and rename.

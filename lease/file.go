@@ -45,18 +45,22 @@ type File struct {
 	mu      sync.Mutex
 	closed  bool
 	closing chan struct{} // closed by Close, to end a Wait
-	// What this participant last saw at path: the bytes (nil when missing),
-	// since when (on clk), and the record they hold if valid.
-	seen       []byte
-	seenExists bool
-	seenAt     time.Time
-	seenOnce   bool
-	holder     Record
-	holderOK   bool
-	expireTTL  time.Duration // the TTL the next expiry is judged by
-	watch      uint64        // the epoch whose socket to watch; 0 for none
-	w          *watcher      // connection to that socket, if any
-	suspect    time.Duration // poll delay while the holder may be gone; 0 if not
+	// What this participant last saw: the record's bytes (nil when
+	// missing) and the latest claim, since when (on clk), and the record
+	// the bytes hold if valid.
+	seen        []byte
+	seenExists  bool
+	seenAt      time.Time
+	seenTop     uint64 // the latest claim then
+	seenOnce    bool
+	holder      Record
+	holderOK    bool
+	expireTTL   time.Duration // the TTL the next expiry is judged by
+	watch       uint64        // the epoch whose socket to watch; 0 for none
+	contested   uint64        // an epoch whose live lock another candidate held, unclaimed
+	contestedAt time.Time     // when this participant first found it so
+	w           *watcher      // connection to that socket, if any
+	suspect     time.Duration // poll delay while the holder may be gone; 0 if not
 
 	// hook, if set by a test, is called at named points of a protocol, to
 	// freeze a participant exactly there.
@@ -102,6 +106,10 @@ func Open(path string, opts Options) (*File, error) {
 	side := path + ".d"
 	if err := prepareDir(side, false); err != nil {
 		return nil, err
+	}
+	// Make the sidecar's entry durable, since it holds the epochs.
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("lease: sync %s: %w", filepath.Dir(path), err)
 	}
 	host, _ := os.Hostname()
 	return &File{path: path, side: side, ttl: opts.TTL, clk: opts.Clock, host: host, closing: make(chan struct{})}, nil
@@ -177,11 +185,12 @@ func (f *File) read() (snapshot, error) {
 	return s, nil
 }
 
-// observe notes the record as seen at now: the expiry clock of a record
-// starts when this participant first sees its bytes.
+// observe notes the lease as seen at now: the expiry clock starts when
+// this participant first sees the record's bytes and the latest claim, so
+// a new claim, even one never published, also restarts it.
 func (f *File) observe(s snapshot, now time.Time) {
-	if !f.seenOnce || s.exists != f.seenExists || !bytes.Equal(s.raw, f.seen) {
-		f.seen, f.seenExists, f.seenAt, f.seenOnce = s.raw, s.exists, now, true
+	if !f.seenOnce || !f.unchanged(s) {
+		f.seen, f.seenExists, f.seenTop, f.seenAt, f.seenOnce = s.raw, s.exists, s.top(), now, true
 		f.suspect = 0
 	}
 	f.holder, f.holderOK = s.holder(), s.recErr == nil
@@ -189,6 +198,11 @@ func (f *File) observe(s snapshot, now time.Time) {
 	if f.w != nil && f.w.epoch != f.watch {
 		f.dropWatcher()
 	}
+}
+
+// unchanged reports whether s shows what was observed last.
+func (f *File) unchanged(s snapshot) bool {
+	return s.exists == f.seenExists && bytes.Equal(s.raw, f.seen) && s.top() == f.seenTop
 }
 
 // watchEpoch is the epoch whose socket a follower watches: the latest
@@ -203,17 +217,23 @@ func (s snapshot) watchEpoch() uint64 {
 }
 
 // TryAcquire implements Store. The lease is free when
-//   - no epoch was ever claimed, or the record says its holder released it;
+//   - no epoch was ever claimed and there is no valid record;
 //   - every claimant from the record's epoch up is gone: its process died or
-//     it ended its tenure, so the kernel no longer holds its live lock;
-//   - or the record has not changed for a full TTL (the larger of this
-//     participant's and the holder's), as measured on this participant's
-//     clock from when it first saw the record.
+//     its tenure ended (by release or loss), so the kernel no longer holds
+//     its live lock;
+//   - or neither the record nor the latest claim has changed for a full TTL
+//     (the largest of this participant's, the record's and the claims'), as
+//     measured on this participant's clock from when it first saw them.
 //
 // In the last case the holder may be alive but frozen; the claim is then
 // kept only if the record is still unchanged after every earlier holder's
 // staging file has been taken away, which proves that no renewal of theirs
-// can succeed any more and that the last one began more than a TTL ago.
+// can succeed any more and that the last one began more than a TTL ago;
+// otherwise the claim is withdrawn.
+//
+// The next epoch is taken by locking its live file first. A candidate that
+// holds that lock but has not claimed the epoch yet is let finish; if it
+// still has not a TTL later, it froze there, and the epoch after is used.
 func (f *File) TryAcquire(ctx context.Context, c Candidate) (Lease, Record, error) {
 	if c.InstanceID == "" {
 		return nil, Record{}, errors.New("lease: candidate has an empty instance id")
@@ -240,14 +260,14 @@ func (f *File) TryAcquire(ctx context.Context, c Candidate) (Lease, Record, erro
 		return held()
 	}
 	next := max(s.top(), s.holder().Epoch) + 1
-	epoch, live, err := f.lockNext(next, expired)
+	epoch, live, err := f.lockNext(next)
 	if err != nil {
 		return nil, s.holder(), err
 	}
 	if live == nil {
 		// Another candidate is claiming next: read again soon, and watch
 		// its socket once it listens.
-		f.watch, f.suspect = next, suspectFirst
+		f.watch, f.suspect = f.contested, suspectFirst
 		return held()
 	}
 	l, err := f.claim(epoch, live, c, expired, probes)
@@ -268,9 +288,6 @@ func (f *File) TryAcquire(ctx context.Context, c Candidate) (Lease, Record, erro
 func (f *File) decide(s snapshot) (free, expired bool, probes []*flock.Flock) {
 	top := s.top()
 	if top == 0 && s.recErr != nil {
-		return true, false, nil
-	}
-	if s.recErr == nil && s.rec.Released && s.rec.Epoch >= top {
 		return true, false, nil
 	}
 	from := uint64(0)
@@ -333,22 +350,30 @@ func (f *File) holderTTL(s snapshot, from uint64) time.Duration {
 	return ttl
 }
 
-// lockNext takes the live lock of epoch first. Another candidate that
-// holds it is claiming that epoch; after an expiry the next few epochs are
-// tried too, so that a candidate frozen with the lock cannot block the rest.
-func (f *File) lockNext(first uint64, expired bool) (uint64, *flock.Flock, error) {
-	tries := uint64(1)
-	if expired {
-		tries = keepEpochs
-	}
-	for n := first; n < first+tries; n++ {
+// lockNext takes the live lock of epoch first. A candidate that holds the
+// lock of an epoch it has not claimed yet is about to claim it, so lockNext
+// returns no lock and the caller reads again soon. If the same lock is
+// still held, and the epoch still unclaimed, a TTL after this participant
+// first found it so, its holder froze before claiming: the next epoch is
+// tried instead, so that it cannot block the others.
+func (f *File) lockNext(first uint64) (uint64, *flock.Flock, error) {
+	now := f.clk.Now()
+	for n := first; n < first+keepEpochs; n++ {
 		l := flock.New(f.name(kindLive, n), flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
 		ok, err := l.TryLock()
 		if err != nil {
 			return 0, nil, fmt.Errorf("lease: lock %s: %w", f.name(kindLive, n), err)
 		}
 		if ok {
+			f.contested = 0
 			return n, l, nil
+		}
+		if f.contested != n {
+			f.contested, f.contestedAt = n, now
+			return 0, nil, nil
+		}
+		if now.Sub(f.contestedAt) < f.ttl {
+			return 0, nil, nil
 		}
 	}
 	return 0, nil, nil
@@ -405,6 +430,9 @@ func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool,
 			return nil, fmt.Errorf("lease: read record: %w", err)
 		}
 		if exists != f.seenExists || !bytes.Equal(raw, f.seen) {
+			// The holder renewed after all. Withdraw the claim, so that
+			// its next renewal does not take the claim for a successor.
+			_ = os.Remove(f.name(kindClaim, epoch))
 			return nil, fmt.Errorf("%w: the record changed while it was being taken over", ErrHeld)
 		}
 	}

@@ -3,11 +3,14 @@ package lease
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gofrs/flock"
 
 	"github.com/leasehold/leasehold/internal/clock"
 )
@@ -237,14 +240,14 @@ func TestTakeoverYieldsToRenewalInFlight(t *testing.T) {
 	if got := readRecord(t, path); got.InstanceID != "a" {
 		t.Fatalf("record = %+v, want a's renewal", got)
 	}
-	// The abandoned claim still ends a's tenure at its next renewal.
-	if err := la.Renew(ctx); !errors.Is(err, ErrLost) {
-		t.Fatalf("next renewal = %v, want ErrLost", err)
+	// b withdrew its claim, so a's tenure goes on.
+	if err := la.Renew(ctx); err != nil {
+		t.Fatalf("next renewal = %v, want nil", err)
 	}
 	la.Close()
 	lb := acquire(t, b, "b")
-	if lb.Record().Epoch != 3 {
-		t.Fatalf("epoch = %d, want 3 (2 was claimed and abandoned)", lb.Record().Epoch)
+	if lb.Record().Epoch != 2 {
+		t.Fatalf("epoch = %d, want 2 (the withdrawn claim was never used)", lb.Record().Epoch)
 	}
 }
 
@@ -368,5 +371,139 @@ func TestOldFilesAreCollected(t *testing.T) {
 	}
 	if readRecord(t, path).Epoch != 30 {
 		t.Fatal("epoch is not 30")
+	}
+}
+
+// A candidate frozen after locking the next epoch, before claiming it,
+// holds the others off for one more TTL at most.
+func TestCandidateFrozenBeforeClaim(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "owner.lease")
+	clk := newClock()
+	a, b := open(t, path, clk), open(t, path, clk)
+	acquire(t, a, "a") // a holds epoch 1 and stops renewing
+	frozen := flock.New(filepath.Join(path+".d", "live.2"))
+	if ok, err := frozen.TryLock(); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	defer frozen.Unlock()
+	mustHeld(t, b, "b")
+	clk.Advance(ttl)
+	mustHeld(t, b, "b") // epoch 2 is being claimed: wait
+
+	// Expired, yet held: Wait waits at the poll pace instead of spinning.
+	done := make(chan error, 1)
+	go func() { done <- b.Wait(ctx) }()
+	if !clk.BlockUntil(1, 10*time.Second) {
+		t.Fatal("Wait returned without waiting: it would spin")
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Wait returned early: %v", err)
+	default:
+	}
+	clk.Advance(b.pollInterval())
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(ttl - b.pollInterval() - time.Millisecond)
+	mustHeld(t, b, "b")
+	clk.Advance(time.Millisecond)
+	if l := acquire(t, b, "b"); l.Record().Epoch != 3 {
+		t.Fatalf("epoch %d, want 3", l.Record().Epoch)
+	}
+}
+
+// Followers that find a frozen owner at the same instant elect one of
+// them and waste no epochs.
+func TestSimultaneousExpiryHasOneWinner(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "owner.lease")
+	clk := newClock()
+	acquire(t, open(t, path, clk), "a")
+	var fs []*File
+	for range 6 {
+		f := open(t, path, clk)
+		mustHeld(t, f, "f")
+		fs = append(fs, f)
+	}
+	clk.Advance(ttl)
+	start := make(chan struct{})
+	errs := make(chan error, len(fs))
+	for i, f := range fs {
+		go func() {
+			<-start
+			l, _, err := f.TryAcquire(ctx, Candidate{InstanceID: fmt.Sprint("f", i)})
+			if err == nil {
+				t.Cleanup(func() { l.Close() })
+			}
+			errs <- err
+		}()
+	}
+	close(start)
+	won := 0
+	for range fs {
+		if err := <-errs; err == nil {
+			won++
+		} else if !errors.Is(err, ErrHeld) {
+			t.Fatal(err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d winners", won)
+	}
+	ents, err := os.ReadDir(path + ".d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "claim.") && e.Name() != "claim.1" && e.Name() != "claim.2" {
+			t.Errorf("epoch wasted: %s", e.Name())
+		}
+	}
+}
+
+// A record that says released, forged or stale, is not taken for a free
+// lease while its holder still holds its lock.
+func TestReleasedRecordNeedsTheLockToo(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "owner.lease")
+	clk := newClock()
+	a, b := open(t, path, clk), open(t, path, clk)
+	la := acquire(t, a, "a").(*fileLease)
+	rec := la.Record()
+	rec.Released = true
+	if err := la.publish(rec); err != nil {
+		t.Fatal(err)
+	}
+	mustHeld(t, b, "b")
+}
+
+func TestHugeEpochIsCorrupt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "owner.lease")
+	if err := os.WriteFile(path, []byte(`{"version":1,"instance_id":"x","epoch":18446744073709551615,"ttl":"1s"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := open(t, path, newClock())
+	if l := acquire(t, f, "a"); l.Record().Epoch != 1 {
+		t.Fatalf("epoch %d", l.Record().Epoch)
+	}
+}
+
+// A candidate frozen after locking the next epoch, before claiming it,
+// does not block the takeover of a holder that is gone for more than a TTL.
+func TestCandidateFrozenBeforeClaimAfterCrash(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "owner.lease")
+	clk := newClock()
+	a, b := open(t, path, clk), open(t, path, clk)
+	acquire(t, a, "a").Close() // a is gone
+	frozen := flock.New(filepath.Join(path+".d", "live.2"))
+	if ok, err := frozen.TryLock(); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	defer frozen.Unlock()
+	mustHeld(t, b, "b")
+	clk.Advance(ttl - time.Millisecond)
+	mustHeld(t, b, "b")
+	clk.Advance(time.Millisecond)
+	if l := acquire(t, b, "b"); l.Record().Epoch != 3 {
+		t.Fatalf("epoch %d, want 3", l.Record().Epoch)
 	}
 }

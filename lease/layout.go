@@ -59,7 +59,7 @@ func parseName(name string) (kind string, epoch uint64, ok bool) {
 		return "", 0, false
 	}
 	n, err := strconv.ParseUint(num, 10, 64)
-	if err != nil || n == 0 {
+	if err != nil || n == 0 || n > MaxEpoch {
 		return kind, 0, false
 	}
 	return kind, n, true

@@ -13,6 +13,10 @@ import (
 // needs are present and valid; unknown fields are ignored.
 const FormatVersion = 1
 
+// MaxEpoch is the highest valid epoch; a record claiming more is corrupt,
+// so that the next epoch can always be counted.
+const MaxEpoch = 1 << 62
+
 // ErrCorrupt is returned (wrapped) by DecodeRecord for bytes that are not a
 // valid record: empty, truncated, not JSON, or missing a required field.
 var ErrCorrupt = errors.New("lease: corrupt record")
@@ -149,6 +153,8 @@ func (r Record) validate() error {
 		return errors.New("instance_id is empty")
 	case r.Epoch == 0:
 		return errors.New("epoch is 0")
+	case r.Epoch > MaxEpoch:
+		return fmt.Errorf("epoch %d is above %d", r.Epoch, uint64(MaxEpoch))
 	case r.TTL <= 0:
 		return fmt.Errorf("ttl %v, want > 0", r.TTL)
 	}

@@ -29,14 +29,19 @@ func (f *File) Wait(ctx context.Context) error {
 		return ErrClosed
 	}
 	f.connect()
+	poll := f.pollInterval()
+	if f.suspect > 0 {
+		poll = min(poll, f.suspect)
+		f.suspect = min(2*f.suspect, f.pollInterval())
+	}
 	wait := f.seenAt.Add(max(f.ttl, f.expireTTL)).Sub(f.clk.Now())
+	if wait <= 0 {
+		// Expired, yet TryAcquire found the lease held: another candidate
+		// is taking it. Read again at the poll pace rather than spin.
+		wait = poll
+	}
 	w := f.w
 	if w == nil {
-		poll := f.pollInterval()
-		if f.suspect > 0 {
-			poll = min(poll, f.suspect)
-			f.suspect = min(2*f.suspect, f.pollInterval())
-		}
 		wait = min(wait, poll)
 	}
 	closing := f.closing

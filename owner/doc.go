@@ -25,6 +25,7 @@
 // strictly increase with every acquisition and are never reused.
 //
 // Failover after a crash or Release takes milliseconds (the kernel drops
-// the owner's lock); after a hang, a TTL from the owner's last renewal.
-// See package lease for the rules and the files.
+// the owner's lock); after a hang, a TTL from the owner's last renewal. A
+// candidate that freezes in the middle of taking over delays the others by
+// one TTL more. See package lease for the rules and the files.
 package owner

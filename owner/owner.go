@@ -396,10 +396,13 @@ func (o *Owner) Release() error {
 }
 
 // becomeOwner starts a tenure whose attempt began at begin. It reports
-// false, releasing l, if the Owner was released meanwhile.
+// false, releasing l, if the Owner was released or its context ended
+// meanwhile.
 func (o *Owner) becomeOwner(l lease.Lease, begin time.Time) bool {
 	o.mu.Lock()
-	if o.state != following {
+	if o.state != following || o.ctx.Err() != nil {
+		// Released, or Start's context ended, while the lease was being
+		// taken: this instance never owns.
 		o.mu.Unlock()
 		_ = l.Release(context.Background())
 		return false

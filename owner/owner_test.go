@@ -38,6 +38,10 @@ func joinT(t *testing.T, ctx context.Context, cfg Config, clk clock.Clock) *Owne
 
 // startT joins through a faulty store wrapped around the real one.
 func startT(t *testing.T, cfg Config, clk clock.Clock, fs *faultyStore) *Owner {
+	return startCtxT(t, context.Background(), cfg, clk, fs)
+}
+
+func startCtxT(t *testing.T, ctx context.Context, cfg Config, clk clock.Clock, fs *faultyStore) *Owner {
 	t.Helper()
 	cfg, err := cfg.Validate()
 	if err != nil {
@@ -48,7 +52,7 @@ func startT(t *testing.T, cfg Config, clk clock.Clock, fs *faultyStore) *Owner {
 		t.Fatal(err)
 	}
 	fs.Store = s
-	o, err := start(context.Background(), cfg, fs, clk)
+	o, err := start(ctx, cfg, fs, clk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,10 +91,11 @@ func closed(ch <-chan struct{}) bool {
 // to fail, as by a slow or broken disk.
 type faultyStore struct {
 	lease.Store
-	mu      sync.Mutex
-	gate    chan struct{} // when set, Renew waits for it to close
-	fail    error         // when set, Renew returns it
-	renewed chan struct{} // receives after every Renew returns
+	mu       sync.Mutex
+	gate     chan struct{} // when set, Renew waits for it to close
+	fail     error         // when set, Renew returns it
+	renewed  chan struct{} // receives after every Renew returns
+	acquired func()        // when set, runs after a TryAcquire that succeeded
 }
 
 func newFaulty() *faultyStore { return &faultyStore{renewed: make(chan struct{}, 100)} }
@@ -99,6 +104,9 @@ func (s *faultyStore) TryAcquire(ctx context.Context, c lease.Candidate) (lease.
 	l, rec, err := s.Store.TryAcquire(ctx, c)
 	if l != nil {
 		l = faultyLease{l, s}
+		if s.acquired != nil {
+			s.acquired()
+		}
 	}
 	return l, rec, err
 }
@@ -385,5 +393,26 @@ func TestNewThenStart(t *testing.T) {
 	}
 	if err := unstarted.Start(context.Background()); !errors.Is(err, ErrReleased) {
 		t.Fatalf("Start after Release = %v, want ErrReleased", err)
+	}
+}
+
+// Join's context ending while a follower takes the lease over: it never
+// becomes the owner, and the lease is free again at once.
+func TestCancelDuringTakeover(t *testing.T) {
+	cfg := testConfig(t)
+	a := joinT(t, context.Background(), cfg, clock.System)
+	ctx, cancel := context.WithCancel(context.Background())
+	fs := newFaulty()
+	b := startCtxT(t, ctx, cfg, clock.System, fs)
+	won := make(chan struct{})
+	fs.acquired = func() { cancel(); close(won) } // the context ends right after b wins the lease
+	if err := a.Release(); err != nil {
+		t.Fatal(err)
+	}
+	within(t, won, "b winning the lease")
+	c := joinT(t, context.Background(), cfg, clock.System)
+	within(t, c.Acquired(), "c's takeover")
+	if closed(b.Acquired()) || closed(b.Lost()) || b.Check() == nil {
+		t.Fatalf("b owned after its context ended: check %v", b.Check())
 	}
 }
