@@ -76,3 +76,64 @@ func Violations(log []worker.Event) []string {
 type ns int64
 
 func (d ns) String() string { return fmt.Sprintf("%.3fms later", float64(d)/1e6) }
+
+// Tenure is the span over which one epoch passed Check: from the end of
+// its first successful Check to the start of its last.
+type Tenure struct {
+	Epoch       uint64
+	Worker      int
+	First, Last int64
+}
+
+// Tenures returns the tenures in log, in order of their first Check.
+func Tenures(log []worker.Event) []Tenure {
+	by := map[uint64]*Tenure{}
+	for _, e := range log {
+		if e.Kind != worker.OK {
+			continue
+		}
+		t := by[e.Epoch]
+		if t == nil {
+			by[e.Epoch] = &Tenure{Epoch: e.Epoch, Worker: e.Worker, First: e.T2, Last: e.T1}
+			continue
+		}
+		t.First = min(t.First, e.T2)
+		t.Last = max(t.Last, e.T1)
+	}
+	out := make([]Tenure, 0, len(by))
+	for _, t := range by {
+		out = append(out, *t)
+	}
+	slices.SortFunc(out, func(a, b Tenure) int { return cmp.Compare(a.First, b.First) })
+	return out
+}
+
+// Fault is something done to the workers, at T (mono.Now).
+type Fault struct {
+	Kind string
+	T    int64
+}
+
+// Gap is a time with no owner: from the last Check of one tenure to the
+// first of the next, with the last fault injected before it ended.
+type Gap struct {
+	From, To      int64
+	Before, After uint64 // the epochs around it
+	Cause         string // the fault's kind, or "none"
+}
+
+// Gaps returns the times between consecutive tenures; faults must be in
+// time order.
+func Gaps(tenures []Tenure, faults []Fault) []Gap {
+	var out []Gap
+	for i := 1; i < len(tenures); i++ {
+		a, b := tenures[i-1], tenures[i]
+		g := Gap{From: a.Last, To: b.First, Before: a.Epoch, After: b.Epoch, Cause: "none"}
+		j, _ := slices.BinarySearchFunc(faults, b.First, func(f Fault, t int64) int { return cmp.Compare(f.T, t) })
+		if j > 0 {
+			g.Cause = faults[j-1].Kind
+		}
+		out = append(out, g)
+	}
+	return out
+}

@@ -55,3 +55,18 @@ func TestParseRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestTenuresAndGaps(t *testing.T) {
+	log := []worker.Event{ok(0, 1, 10, 11), ok(0, 1, 20, 21), ok(1, 2, 50, 52), ok(1, 2, 60, 61), ok(2, 3, 100, 101)}
+	ten := Tenures(log)
+	if len(ten) != 3 || ten[0] != (Tenure{1, 0, 11, 20}) || ten[1] != (Tenure{2, 1, 52, 60}) {
+		t.Fatalf("tenures %+v", ten)
+	}
+	gaps := Gaps(ten, []Fault{{"kill", 25}, {"stop", 70}})
+	if len(gaps) != 2 || gaps[0] != (Gap{20, 52, 1, 2, "kill"}) || gaps[1] != (Gap{60, 101, 2, 3, "stop"}) {
+		t.Fatalf("gaps %+v", gaps)
+	}
+	if g := Gaps(ten[:2], nil); g[0].Cause != "none" {
+		t.Fatalf("gap without fault: %+v", g)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/leasehold/leasehold/internal/mono"
+	"github.com/leasehold/leasehold/internal/naive"
 	"github.com/leasehold/leasehold/owner"
 )
 
@@ -22,7 +23,35 @@ const (
 	EnvCheck   = "LEASEHOLD_WORKER_CHECK"   // how often the owner calls Check (default 1ms)
 	EnvBarrier = "LEASEHOLD_WORKER_BARRIER" // "1": before each Join, print ready and wait for "go"
 	EnvRejoin  = "LEASEHOLD_WORKER_REJOIN"  // "1": Join again after loss or release
+	EnvImpl    = "LEASEHOLD_WORKER_IMPL"    // "naive" for the baseline of package naive; else package owner
 )
+
+// member is what a worker needs of an election: *owner.Owner, or the
+// naive baseline.
+type member interface {
+	ID() string
+	Epoch() uint64
+	Check() error
+	IsOwner() bool
+	Acquired() <-chan struct{}
+	Lost() <-chan struct{}
+	LostErr() error
+	Release() error
+}
+
+func join(cfg owner.Config) (member, error) {
+	if os.Getenv(EnvImpl) == "naive" {
+		return naive.Join(cfg.LeasePath, cfg.TTL, cfg.RenewInterval)
+	}
+	return owner.Join(context.Background(), cfg)
+}
+
+func role(m member) string {
+	if m.IsOwner() {
+		return "owner"
+	}
+	return "follower"
+}
 
 // Commands a worker reads, one a line, on its standard input.
 const (
@@ -118,12 +147,12 @@ func awaitGo(cmds <-chan string, sigs <-chan os.Signal) bool {
 // when the worker must exit.
 func tenure(o *out, cfg owner.Config, check time.Duration, cmds <-chan string, sigs <-chan os.Signal) (code int, again bool) {
 	t0 := mono.Now()
-	ow, err := owner.Join(context.Background(), cfg)
+	ow, err := join(cfg)
 	if err != nil {
 		o.emit(Event{Kind: Error, T1: t0, T2: mono.Now(), Text: "join: " + err.Error()}, true)
 		return 2, false
 	}
-	o.emit(Event{Kind: Joined, Epoch: ow.Epoch(), T1: t0, T2: mono.Now(), Text: ow.Role().String() + " " + ow.ID()}, true)
+	o.emit(Event{Kind: Joined, Epoch: ow.Epoch(), T1: t0, T2: mono.Now(), Text: role(ow) + " " + ow.ID()}, true)
 	release := func() {
 		err := ow.Release()
 		e := Event{Kind: Released, T1: mono.Now()}
@@ -176,7 +205,7 @@ func tenure(o *out, cfg owner.Config, check time.Duration, cmds <-chan string, s
 	}
 }
 
-func lose(o *out, ow *owner.Owner, epoch uint64) (int, bool) {
+func lose(o *out, ow member, epoch uint64) (int, bool) {
 	<-ow.Lost()
 	o.emit(Event{Kind: Lost, Epoch: epoch, T1: mono.Now(), Text: ow.LostErr().Error()}, true)
 	ow.Release()
