@@ -93,7 +93,7 @@ func Open(path string, opts Options) (*File, error) {
 		opts.Clock = clock.System
 	}
 	path = filepath.Clean(path)
-	if err := prepareDir(filepath.Dir(path), true); err != nil {
+	if _, err := prepareDir(filepath.Dir(path), true); err != nil {
 		return nil, err
 	}
 	if fi, err := os.Lstat(path); err == nil {
@@ -104,35 +104,38 @@ func Open(path string, opts Options) (*File, error) {
 		return nil, fmt.Errorf("lease: %w", err)
 	}
 	side := path + ".d"
-	if err := prepareDir(side, false); err != nil {
+	created, err := prepareDir(side, false)
+	if err != nil {
 		return nil, err
 	}
-	// Make the sidecar's entry durable, since it holds the epochs.
-	if err := syncDir(filepath.Dir(path)); err != nil {
-		return nil, fmt.Errorf("lease: sync %s: %w", filepath.Dir(path), err)
+	if created { // make its entry durable, since it will hold the epochs
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			return nil, fmt.Errorf("lease: sync %s: %w", filepath.Dir(path), err)
+		}
 	}
 	host, _ := os.Hostname()
 	return &File{path: path, side: side, ttl: opts.TTL, clk: opts.Clock, host: host, closing: make(chan struct{})}, nil
 }
 
-// prepareDir creates dir (0700) if it is missing and checks that it is a
-// private directory.
-func prepareDir(dir string, parents bool) error {
-	mkdir := os.Mkdir
+// prepareDir creates dir (0700) if it is missing, reporting whether it did,
+// and checks that it is a private directory.
+func prepareDir(dir string, parents bool) (created bool, err error) {
 	if parents {
-		mkdir = os.MkdirAll
+		err = os.MkdirAll(dir, 0o700)
+	} else if err = os.Mkdir(dir, 0o700); err == nil {
+		created = true
 	}
-	if err := mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("lease: create directory: %w", err)
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return false, fmt.Errorf("lease: create directory: %w", err)
 	}
 	fi, err := os.Lstat(dir)
 	if err != nil {
-		return fmt.Errorf("lease: %w", err)
+		return false, fmt.Errorf("lease: %w", err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("lease: %s is not a directory", dir)
+		return false, fmt.Errorf("lease: %s is not a directory", dir)
 	}
-	return checkPrivate(dir, fi)
+	return created, checkPrivate(dir, fi)
 }
 
 func checkRecordFile(path string, fi fs.FileInfo) error {

@@ -76,9 +76,12 @@ func (l *fileLease) closeLocked() error {
 		return nil
 	}
 	l.closed = true
+	// Unlock before closing the connections, so that a follower woken by
+	// their end finds the lease free.
+	err := l.live.Unlock()
 	l.n.close()
 	_ = os.Remove(l.f.name(kindTmp, l.rec.Epoch))
-	if err := l.live.Unlock(); err != nil {
+	if err != nil {
 		return fmt.Errorf("lease: unlock %s: %w", l.live.Path(), err)
 	}
 	return nil

@@ -62,3 +62,26 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkJoinFollower measures a Join that finds the lease held, and the
+// Release of that follower.
+func BenchmarkJoinFollower(b *testing.B) {
+	cfg := benchConfig(b)
+	holder, err := Join(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer holder.Release()
+	for b.Loop() {
+		o, err := Join(context.Background(), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if o.IsOwner() {
+			b.Fatal("owner")
+		}
+		if err := o.Release(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -8,20 +8,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leasehold/leasehold/internal/fleet"
-	"github.com/leasehold/leasehold/internal/mono"
+	"github.com/leasehold/leasehold/internal/measure"
 	"github.com/leasehold/leasehold/internal/stats"
 	"github.com/leasehold/leasehold/internal/worker"
-	"github.com/leasehold/leasehold/lease"
 )
 
-// Failover benchmarks: real worker processes, real signals. Each iteration
-// is one failover; run them with -benchtime=200x for 200 events. They
-// report percentiles of the latency in milliseconds.
+// Failover benchmarks: real worker processes, real signals. Each of b.N
+// iterations is one failover; run them with -benchtime=200x for 200
+// events. They report percentiles of the latency in milliseconds.
 
 const benchFollowers = 3
 
-func reportLatency(b *testing.B, what string, ds []time.Duration) {
+func reportLatency(b *testing.B, what string, ds []time.Duration, err error) {
+	if err != nil {
+		b.Fatal(err)
+	}
 	s := stats.Summarize(ds)
 	b.Logf("%s: %v", what, s)
 	for _, m := range []struct {
@@ -37,69 +38,38 @@ func reportLatency(b *testing.B, what string, ds []time.Duration) {
 // first successful Check, with benchFollowers followers waiting.
 func benchHandover(b *testing.B, sig syscall.Signal) {
 	f := startFleetTTL(b, benchFollowers+1, 2*time.Second, 0)
-	e := firstOK(b, f, 0, 0)
-	var ds []time.Duration
-	for b.Loop() {
-		mark := f.Mark()
-		t0, err := f.Workers()[e.Worker].Signal(sig)
-		if err != nil {
-			b.Fatal(err)
-		}
-		next := firstOK(b, f, mark, e.Epoch)
-		ds = append(ds, time.Duration(next.T2-t0))
-		replace(b, f)
-		e = next
-	}
-	reportLatency(b, sig.String()+" to successor's first Check", ds)
-}
-
-// replace starts a worker for the one that went, and waits until it has
-// joined and watches the owner.
-func replace(b *testing.B, f *fleet.Fleet) {
-	mark := f.Mark()
-	w, err := f.Start()
-	if err != nil {
-		b.Fatal(err)
-	}
-	await(b, f, mark, func(e worker.Event) bool { return e.Worker == w.ID && e.Kind == worker.Joined })
+	ds, err := measure.Handover(f, sig, b.N)
+	reportLatency(b, sig.String()+" to successor's first Check", ds, err)
 }
 
 func BenchmarkFailoverCrash(b *testing.B)   { benchHandover(b, syscall.SIGKILL) }
 func BenchmarkFailoverRelease(b *testing.B) { benchHandover(b, syscall.SIGTERM) }
 
 // BenchmarkFailoverHang freezes the owner with SIGSTOP and measures how
-// long after its last renewal (the renewed_at of its last record) the
-// successor first passes Check, less the TTL: the target is under 50 ms.
+// long after its last renewal the successor first passes Check, less the
+// TTL: the target is under 50 ms.
 func BenchmarkFailoverHang(b *testing.B) {
 	const ttl = 400 * time.Millisecond
 	f := startFleetTTL(b, benchFollowers+1, ttl, 100*time.Millisecond)
-	e := firstOK(b, f, 0, 0)
+	ds, err := measure.Hang(f, ttl, b.N)
+	reportLatency(b, "last renewal to successor's first Check, beyond the TTL", ds, err)
+}
+
+// BenchmarkJoin64 lets 64 processes call Join at once on a fresh lease and
+// reports the slowest Join of each round; every round must elect one owner.
+func BenchmarkJoin64(b *testing.B) {
 	var ds []time.Duration
-	for b.Loop() {
-		w := f.Workers()[e.Worker]
-		mark := f.Mark()
-		if _, err := w.Signal(syscall.SIGSTOP); err != nil {
-			b.Fatal(err)
-		}
-		raw, err := os.ReadFile(f.Path)
+	for range b.N {
+		j, err := measure.JoinBurst(os.Args[0], []string{"-test.run=^$"}, b.TempDir(), 64, 2*time.Second)
 		if err != nil {
 			b.Fatal(err)
 		}
-		rec, err := lease.DecodeRecord(raw)
-		if err != nil || rec.Epoch != e.Epoch {
-			b.Fatalf("record after SIGSTOP: %+v, %v", rec, err)
+		if j.Owners != 1 {
+			b.Fatalf("%d of 64 simultaneous joins returned owner", j.Owners)
 		}
-		wallMinusMono := time.Now().UnixNano() - mono.Now()
-		next := firstOK(b, f, mark, e.Epoch)
-		ds = append(ds, time.Duration(next.T2+wallMinusMono-rec.RenewedAt.UnixNano())-ttl)
-		if _, err := w.Signal(syscall.SIGCONT); err != nil {
-			b.Fatal(err)
-		}
-		<-w.Done()
-		replace(b, f)
-		e = next
+		ds = append(ds, j.Slowest)
 	}
-	reportLatency(b, "last renewal to successor's first Check, beyond the TTL", ds)
+	reportLatency(b, "slowest of 64 simultaneous Joins", ds, nil)
 }
 
 // BenchmarkIdleCPU runs an owner and 16 followers (TTL 2 s, the owner
@@ -107,48 +77,21 @@ func BenchmarkFailoverHang(b *testing.B) {
 // in percent of one core. Run it with -benchtime=1x.
 func BenchmarkIdleCPU(b *testing.B) {
 	const followers = 16
-	const window = 10 * time.Second
 	f := startFleetTTL(b, followers+1, 2*time.Second, 0, worker.EnvCheck+"=1s")
-	for i, from := 0, 0; i <= followers; i++ {
-		_, from = await(b, f, from, kind(worker.Joined))
-		from++
-	}
-	owner := firstOK(b, f, 0, 0).Worker
-	time.Sleep(time.Second) // let every follower connect and settle
-	sample := func() map[int]worker.Event {
-		mark := f.Mark()
-		for _, w := range f.Workers() {
-			if err := w.Send(worker.CmdCPU); err != nil {
-				b.Fatal(err)
-			}
+	for range b.N {
+		c, err := measure.IdleCPU(f, followers+1, 10*time.Second)
+		if err != nil {
+			b.Fatal(err)
 		}
-		got := map[int]worker.Event{}
-		for from := mark; len(got) <= followers; from++ {
-			var e worker.Event
-			e, from = await(b, f, from, kind(worker.CPU))
-			got[e.Worker] = e
+		var maxF, sum float64
+		for _, p := range c.Followers {
+			maxF = max(maxF, p)
+			sum += p
 		}
-		return got
-	}
-	for b.Loop() {
-		before := sample()
-		time.Sleep(window)
-		after := sample()
-		var maxF, sumF, ownerPct float64
-		for id, a := range after {
-			s := before[id]
-			pct := 100 * float64(a.T1-s.T1) / float64(a.T2-s.T2)
-			if id == owner {
-				ownerPct = pct
-				continue
-			}
-			maxF = max(maxF, pct)
-			sumF += pct
-		}
-		b.Logf("owner %.4f%%, followers max %.4f%% mean %.4f%% of a core", ownerPct, maxF, sumF/followers)
-		b.ReportMetric(ownerPct, "owner-%cpu")
+		b.Logf("owner %.4f%%, followers max %.4f%% mean %.4f%% of a core", c.Owner, maxF, sum/followers)
+		b.ReportMetric(c.Owner, "owner-%cpu")
 		b.ReportMetric(maxF, "follower-max-%cpu")
-		b.ReportMetric(sumF/followers, "follower-mean-%cpu")
+		b.ReportMetric(sum/followers, "follower-mean-%cpu")
 		b.ReportMetric(0, "ns/op")
 	}
 }

@@ -48,6 +48,7 @@ func run() int {
 	report := flag.String("report", "", "write the report to this file (JSON)")
 	check := flag.String("check", "", "only judge an events file written by -out")
 	maxGap := flag.Duration("max-gap", 0, "longest time without an owner the failure model allows (default TTL + 500ms)")
+	workerBin := flag.String("worker", "", "the worker binary (cmd/leaseworker); default: this binary")
 	flag.Parse()
 
 	var res *chaos.Result
@@ -58,6 +59,9 @@ func run() int {
 		if cfg.Exe, err = os.Executable(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 2
+		}
+		if *workerBin != "" {
+			cfg.Exe = *workerBin
 		}
 		cfg.Progress = os.Stdout
 		fmt.Printf("leasechaos: %d workers (%s), %v, TTL %v, renewal %v, seed %d\n", cfg.Workers, cfg.Impl, cfg.Duration, cfg.TTL, cfg.Renew, cfg.Seed)
