@@ -55,14 +55,17 @@ func (l *fileLease) Release(ctx context.Context) error {
 	if l.closed {
 		return nil
 	}
+	// Hand over first: a follower may take over from here on. The record
+	// is then marked released for whoever reads it, unless a successor
+	// has claimed since, whose record publish leaves alone.
+	err := l.closeLocked()
 	rec := l.rec
 	rec.Released = true
 	rec.RenewedAt = time.Now()
-	err := l.publish(rec)
-	if errors.Is(err, ErrLost) {
-		err = nil // someone else holds it now: leave their record alone
+	if perr := l.publish(rec); perr != nil && !errors.Is(perr, ErrLost) {
+		err = errors.Join(err, perr)
 	}
-	return errors.Join(err, l.closeLocked())
+	return err
 }
 
 func (l *fileLease) Close() error {
