@@ -3,7 +3,6 @@ package lease
 import (
 	"context"
 	"errors"
-	"syscall"
 	"time"
 )
 
@@ -93,8 +92,10 @@ func (f *File) connect() {
 	switch {
 	case err == nil:
 		f.w, f.suspect = w, 0
-	case errors.Is(err, syscall.ECONNREFUSED) && f.suspect == 0:
-		f.suspect = suspectFirst // the socket is there but nobody listens
+	case !errors.Is(err, errNoSocket) && f.suspect == 0:
+		// The socket is missing or refused: its holder has just gone, or
+		// its candidate is about to listen. Read again soon.
+		f.suspect = suspectFirst
 	}
 }
 

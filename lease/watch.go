@@ -2,7 +2,6 @@ package lease
 
 import (
 	"errors"
-	"io/fs"
 	"net"
 	"os"
 	"sync"
@@ -94,9 +93,9 @@ type watcher struct {
 	dead    chan struct{} // closed at end-of-file or error
 }
 
-// errNoSocket means the holder's socket does not exist or is refused: it
-// serves none, or its process is gone.
-var errNoSocket = errors.New("lease: holder has no socket")
+// errNoSocket means that the lease's path is too long for a socket, so
+// its holders serve none.
+var errNoSocket = errors.New("lease: path too long for a socket")
 
 func dial(path string, epoch uint64) (*watcher, error) {
 	if len(path) > maxSockPath {
@@ -104,9 +103,6 @@ func dial(path string, epoch uint64) (*watcher, error) {
 	}
 	c, err := net.DialTimeout("unix", path, 50*time.Millisecond)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, errNoSocket
-		}
 		return nil, err
 	}
 	w := &watcher{epoch: epoch, conn: c, changed: make(chan struct{}, 1), dead: make(chan struct{})}
