@@ -67,10 +67,16 @@ func readRecord(t *testing.T, path string) Record {
 
 func newClock() *clock.Fake { return clock.NewFake(time.Unix(1_000_000, 0)) }
 
+// pair opens two participants on a new lease, on one fake clock.
+func pair(t *testing.T) (path string, clk *clock.Fake, a, b *File) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "owner.lease")
+	clk = newClock()
+	return path, clk, open(t, path, clk), open(t, path, clk)
+}
+
 func TestFreshAcquireAndFollow(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "owner.lease")
-	clk := newClock()
-	a, b := open(t, path, clk), open(t, path, clk)
+	path, _, a, b := pair(t)
 	la := acquire(t, a, "a")
 	if got := la.Record().Epoch; got != 1 {
 		t.Fatalf("first epoch = %d, want 1", got)
@@ -85,9 +91,7 @@ func TestFreshAcquireAndFollow(t *testing.T) {
 }
 
 func TestReleaseHandsOverAtOnce(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "owner.lease")
-	clk := newClock()
-	a, b := open(t, path, clk), open(t, path, clk)
+	path, _, a, b := pair(t)
 	la := acquire(t, a, "a")
 	mustHeld(t, b, "b")
 	if err := la.Release(ctx); err != nil {
@@ -111,9 +115,7 @@ func TestReleaseHandsOverAtOnce(t *testing.T) {
 // Close is what the kernel does for a holder that dies: its live lock
 // goes away with its descriptors.
 func TestHolderGoneHandsOverAtOnce(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "owner.lease")
-	clk := newClock()
-	a, b := open(t, path, clk), open(t, path, clk)
+	_, _, a, b := pair(t)
 	la := acquire(t, a, "a")
 	mustHeld(t, b, "b")
 	la.Close()
@@ -126,9 +128,7 @@ func TestHolderGoneHandsOverAtOnce(t *testing.T) {
 }
 
 func TestExpiryIsMeasuredFromFirstSight(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "owner.lease")
-	clk := newClock()
-	a, b := open(t, path, clk), open(t, path, clk)
+	path, clk, a, b := pair(t)
 	la := acquire(t, a, "a")
 	clk.Advance(time.Hour) // b has not looked yet: its clock starts at first sight
 	mustHeld(t, b, "b")
@@ -182,9 +182,7 @@ func TestWallClockJumpsDoNotMatter(t *testing.T) {
 // A holder frozen between its check and its rename must not overwrite the
 // record of a successor that took over meanwhile.
 func TestStaleRenewalCannotOverwriteSuccessor(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "owner.lease")
-	clk := newClock()
-	a, b := open(t, path, clk), open(t, path, clk)
+	path, clk, a, b := pair(t)
 	la := acquire(t, a, "a")
 	mustHeld(t, b, "b")
 	clk.Advance(ttl)
@@ -209,9 +207,7 @@ func TestStaleRenewalCannotOverwriteSuccessor(t *testing.T) {
 // renames just after it succeeds; the successor must then give up its
 // takeover, since the holder's validity now reaches past its claim.
 func TestTakeoverYieldsToRenewalInFlight(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "owner.lease")
-	clk := newClock()
-	a, b := open(t, path, clk), open(t, path, clk)
+	path, clk, a, b := pair(t)
 	la := acquire(t, a, "a")
 	mustHeld(t, b, "b")
 	clk.Advance(ttl)
@@ -284,9 +280,7 @@ func TestEpochsNeverGoBackwards(t *testing.T) {
 }
 
 func TestDamagedRecordWhileHeld(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "owner.lease")
-	clk := newClock()
-	a, b := open(t, path, clk), open(t, path, clk)
+	path, clk, a, b := pair(t)
 	la := acquire(t, a, "a")
 	if err := os.WriteFile(path, []byte("\x00garbage"), 0o600); err != nil {
 		t.Fatal(err)
@@ -377,9 +371,7 @@ func TestOldFilesAreCollected(t *testing.T) {
 // A candidate frozen after locking the next epoch, before claiming it,
 // holds the others off for one more TTL at most.
 func TestCandidateFrozenBeforeClaim(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "owner.lease")
-	clk := newClock()
-	a, b := open(t, path, clk), open(t, path, clk)
+	path, clk, a, b := pair(t)
 	acquire(t, a, "a") // a holds epoch 1 and stops renewing
 	frozen := flock.New(filepath.Join(path+".d", "live.2"))
 	if ok, err := frozen.TryLock(); !ok || err != nil {
@@ -464,9 +456,7 @@ func TestSimultaneousExpiryHasOneWinner(t *testing.T) {
 // A record that says released, forged or stale, is not taken for a free
 // lease while its holder still holds its lock.
 func TestReleasedRecordNeedsTheLockToo(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "owner.lease")
-	clk := newClock()
-	a, b := open(t, path, clk), open(t, path, clk)
+	_, _, a, b := pair(t)
 	la := acquire(t, a, "a").(*fileLease)
 	rec := la.Record()
 	rec.Released = true
@@ -490,9 +480,7 @@ func TestHugeEpochIsCorrupt(t *testing.T) {
 // A candidate frozen after locking the next epoch, before claiming it,
 // does not block the takeover of a holder that is gone for more than a TTL.
 func TestCandidateFrozenBeforeClaimAfterCrash(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "owner.lease")
-	clk := newClock()
-	a, b := open(t, path, clk), open(t, path, clk)
+	path, clk, a, b := pair(t)
 	acquire(t, a, "a").Close() // a is gone
 	frozen := flock.New(filepath.Join(path+".d", "live.2"))
 	if ok, err := frozen.TryLock(); !ok || err != nil {

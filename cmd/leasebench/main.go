@@ -87,7 +87,19 @@ func run() error {
 	logs := flag.String("logs", "out/bench", "directory for the chaos runs' events")
 	micro := flag.String("micro", "", "output of go test -bench to include")
 	workerBin := flag.String("worker", "", "the worker binary (cmd/leaseworker); default: this binary")
+	replot := flag.Bool("replot", false, "only draw timeline.png again from the chaos events in -logs")
 	flag.Parse()
+	if *replot {
+		runs := map[string]*chaos.Result{}
+		for _, impl := range []string{"owner", "naive"} {
+			r, err := chaos.Load(filepath.Join(*logs, "chaos-"+impl+".jsonl"))
+			if err != nil {
+				return err
+			}
+			runs[impl] = r
+		}
+		return plotTimeline(filepath.Join(*out, "timeline.png"), runs, 20*time.Second)
+	}
 	for _, d := range []string{*out, *logs} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err

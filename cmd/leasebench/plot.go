@@ -16,6 +16,7 @@ import (
 
 	"github.com/leasehold/leasehold/internal/chaos"
 	"github.com/leasehold/leasehold/internal/history"
+	"github.com/leasehold/leasehold/internal/worker"
 )
 
 // save draws plots in a grid into a PNG.
@@ -73,6 +74,36 @@ func plotLatency(path string, sets map[string][]time.Duration) error {
 	return save(path, rows, 24*vg.Centimeter, 18*vg.Centimeter)
 }
 
+// spans returns, for each worker and epoch, the span over which that
+// worker passed Check with that epoch. (history.Tenures merges the workers
+// of an epoch, which only a broken lease has more than one of.)
+func spans(log []worker.Event) []history.Tenure {
+	type key struct {
+		w int
+		e uint64
+	}
+	by := map[key]*history.Tenure{}
+	var order []key
+	for _, e := range log {
+		if e.Kind != worker.OK {
+			continue
+		}
+		k := key{e.Worker, e.Epoch}
+		t := by[k]
+		if t == nil {
+			by[k] = &history.Tenure{Epoch: e.Epoch, Worker: e.Worker, First: e.T2, Last: e.T1}
+			order = append(order, k)
+			continue
+		}
+		t.First, t.Last = min(t.First, e.T2), max(t.Last, e.T1)
+	}
+	out := make([]history.Tenure, 0, len(order))
+	for _, k := range order {
+		out = append(out, *by[k])
+	}
+	return out
+}
+
 // plotTimeline draws who passed Check when during the first span of each
 // chaos run: one line per tenure, at the height of its worker, with the
 // faults as marks along the bottom. Overlapping lines are two owners.
@@ -95,7 +126,7 @@ func plotTimeline(path string, runs map[string]*chaos.Result, span time.Duration
 			color.RGBA{R: 31, G: 119, B: 180, A: 255}, color.RGBA{R: 255, G: 127, B: 14, A: 255},
 			color.RGBA{R: 44, G: 160, B: 44, A: 255}, color.RGBA{R: 214, G: 39, B: 40, A: 255},
 		}
-		for _, t := range history.Tenures(res.Events) {
+		for _, t := range spans(res.Events) {
 			if sec(t.First) > span.Seconds() {
 				continue
 			}

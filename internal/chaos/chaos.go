@@ -209,7 +209,9 @@ func (r *run) inject(kind string) error {
 			return nil
 		}
 	}
-	r.note(kind)
+	if kind != Damage {
+		r.note(kind)
+	}
 	switch kind {
 	case KillOwner:
 		owner.Signal(syscall.SIGKILL)
@@ -250,6 +252,8 @@ func (r *run) inject(kind string) error {
 			w.Signal(syscall.SIGKILL)
 			<-w.Done()
 		}
+		r.note(kind) // when the owner is surely gone: the gap it leaves starts before
+
 		var err error
 		if r.rng.IntN(2) == 0 {
 			err = os.Remove(r.path)

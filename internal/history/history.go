@@ -115,23 +115,32 @@ type Fault struct {
 }
 
 // Gap is a time with no owner: from the last Check of one tenure to the
-// first of the next, with the last fault injected before it ended.
+// first of the next, with the fault that began it.
 type Gap struct {
 	From, To      int64
 	Before, After uint64 // the epochs around it
-	Cause         string // the fault's kind, or "none"
+	Cause         string // the first fault injected after the last Check, or "none"
 }
 
-// Gaps returns the times between consecutive tenures; faults must be in
-// time order.
+// causeSlack is how long before the last successful Check a fault may
+// have been injected and still be what ended the tenure: a check in
+// flight when the owner was killed or frozen ends after the signal.
+const causeSlack = 5_000_000 // 5 ms
+
+// Gaps returns the times between consecutive tenures that do not overlap
+// (an overlap is a violation, see Violations); faults must be in time
+// order.
 func Gaps(tenures []Tenure, faults []Fault) []Gap {
 	var out []Gap
 	for i := 1; i < len(tenures); i++ {
 		a, b := tenures[i-1], tenures[i]
+		if b.First < a.Last {
+			continue
+		}
 		g := Gap{From: a.Last, To: b.First, Before: a.Epoch, After: b.Epoch, Cause: "none"}
-		j, _ := slices.BinarySearchFunc(faults, b.First, func(f Fault, t int64) int { return cmp.Compare(f.T, t) })
-		if j > 0 {
-			g.Cause = faults[j-1].Kind
+		j, _ := slices.BinarySearchFunc(faults, a.Last-causeSlack, func(f Fault, t int64) int { return cmp.Compare(f.T, t) })
+		if j < len(faults) && faults[j].T <= b.First {
+			g.Cause = faults[j].Kind
 		}
 		out = append(out, g)
 	}

@@ -57,16 +57,23 @@ func TestParseRoundTrip(t *testing.T) {
 }
 
 func TestTenuresAndGaps(t *testing.T) {
-	log := []worker.Event{ok(0, 1, 10, 11), ok(0, 1, 20, 21), ok(1, 2, 50, 52), ok(1, 2, 60, 61), ok(2, 3, 100, 101)}
+	const ms = 1_000_000
+	log := []worker.Event{ok(0, 1, 10*ms, 11*ms), ok(0, 1, 20*ms, 21*ms), ok(1, 2, 50*ms, 52*ms), ok(1, 2, 60*ms, 61*ms), ok(2, 3, 100*ms, 101*ms)}
 	ten := Tenures(log)
-	if len(ten) != 3 || ten[0] != (Tenure{1, 0, 11, 20}) || ten[1] != (Tenure{2, 1, 52, 60}) {
+	if len(ten) != 3 || ten[0] != (Tenure{1, 0, 11 * ms, 20 * ms}) || ten[1] != (Tenure{2, 1, 52 * ms, 60 * ms}) {
 		t.Fatalf("tenures %+v", ten)
 	}
-	gaps := Gaps(ten, []Fault{{"kill", 25}, {"stop", 70}})
-	if len(gaps) != 2 || gaps[0] != (Gap{20, 52, 1, 2, "kill"}) || gaps[1] != (Gap{60, 101, 2, 3, "stop"}) {
+	// The gap after epoch 2 began with the stop; the damage that came
+	// during it is not its cause.
+	gaps := Gaps(ten, []Fault{{"kill", 21 * ms}, {"stop", 60*ms + 500}, {"damage", 90 * ms}})
+	if len(gaps) != 2 || gaps[0] != (Gap{20 * ms, 52 * ms, 1, 2, "kill"}) || gaps[1] != (Gap{60 * ms, 101 * ms, 2, 3, "stop"}) {
 		t.Fatalf("gaps %+v", gaps)
 	}
-	if g := Gaps(ten[:2], nil); g[0].Cause != "none" {
+	if g := Gaps(ten[:2], []Fault{{"old", 1 * ms}}); g[0].Cause != "none" {
 		t.Fatalf("gap without fault: %+v", g)
+	}
+	overlapping := []Tenure{{1, 0, 10, 50}, {2, 1, 30, 60}}
+	if g := Gaps(overlapping, nil); len(g) != 0 {
+		t.Fatalf("an overlap counted as a gap: %+v", g)
 	}
 }
