@@ -21,6 +21,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -49,7 +51,17 @@ func run() int {
 	check := flag.String("check", "", "only judge an events file written by -out")
 	maxGap := flag.Duration("max-gap", 0, "longest time without an owner the failure model allows (default TTL + 500ms)")
 	workerBin := flag.String("worker", "", "the worker binary (cmd/leaseworker); default: this binary")
+	faults := flag.String("faults", "", "comma-separated fault kinds to inject (default all): "+strings.Join(chaos.Kinds(), ", "))
 	flag.Parse()
+	if *faults != "" {
+		cfg.Faults = strings.Split(*faults, ",")
+		for _, k := range cfg.Faults {
+			if !slices.Contains(chaos.Kinds(), k) {
+				fmt.Fprintf(os.Stderr, "leasechaos: -faults: unknown kind %q (known: %s)\n", k, strings.Join(chaos.Kinds(), ", "))
+				return 2
+			}
+		}
+	}
 
 	var res *chaos.Result
 	var err error

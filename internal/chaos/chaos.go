@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -35,6 +36,7 @@ type Config struct {
 	Renew    time.Duration
 	Impl     string // "" or "owner" for package owner, "naive" for the baseline
 	Seed     uint64
+	Faults   []string // the kinds to inject; nil for all
 	// Progress, if set, receives a line every ProgressEvery.
 	Progress      io.Writer
 	ProgressEvery time.Duration
@@ -144,12 +146,18 @@ func (r *run) loop(ctx context.Context) error {
 }
 
 func (r *run) pick() string {
+	use := func(kind string) bool { return r.cfg.Faults == nil || slices.Contains(r.cfg.Faults, kind) }
 	total := 0
 	for _, w := range weights {
-		total += w.w
+		if use(w.kind) {
+			total += w.w
+		}
 	}
 	n := r.rng.IntN(total)
 	for _, w := range weights {
+		if !use(w.kind) {
+			continue
+		}
 		if n < w.w {
 			return w.kind
 		}
