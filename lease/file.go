@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
@@ -405,7 +406,7 @@ func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool,
 		AcquiredAt: now,
 		RenewedAt:  now,
 		TTL:        f.ttl,
-		Meta:       Record{Meta: c.Meta}.Clone().Meta,
+		Meta:       maps.Clone(c.Meta),
 	}
 	if err := f.writeClaim(rec); err != nil {
 		return nil, err

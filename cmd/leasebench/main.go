@@ -71,8 +71,9 @@ type Result struct {
 	Join64Owners  []int   `json:"join_64_owners_per_round"`
 	IdleOwner     float64 `json:"idle_owner_cpu_pct"`
 	IdleFollowers struct {
-		Max  float64 `json:"max"`
-		Mean float64 `json:"mean"`
+		Max  float64   `json:"max"`
+		Mean float64   `json:"mean"`
+		Each []float64 `json:"each"`
 	} `json:"idle_follower_cpu_pct"`
 	Micro map[string]float64      `json:"micro_ns_per_op"`
 	Chaos map[string]chaos.Report `json:"chaos"`
@@ -199,6 +200,7 @@ func run() error {
 		return err
 	}
 	res.IdleOwner = cpu.Owner
+	res.IdleFollowers.Each = cpu.Followers
 	for _, p := range cpu.Followers {
 		res.IdleFollowers.Max = max(res.IdleFollowers.Max, p)
 		res.IdleFollowers.Mean += p / float64(len(cpu.Followers))
