@@ -10,14 +10,15 @@
 // # The guarantee
 //
 // An epoch is claimed by creating a file exclusively, and made durable
-// before it is used, so no epoch is issued twice and epochs never go
+// before it is used, so no epoch serves two tenures and epochs never go
 // backwards, even if the record is deleted or corrupted or the machine
-// crashes. A participant takes the lease over only when no other holder can
+// crashes. (A claim withdrawn before its epoch was ever used, because the
+// holder turned out to be alive, may be made again.) A participant takes the lease over only when no other holder can
 // still be live:
 //
 //   - the holder released it, or its process is gone: the holder keeps a
 //     lock for its whole tenure, which the kernel drops when the process
-//     dies, so a follower takes over in about a millisecond;
+//     dies, so a follower takes over within a few milliseconds;
 //   - or the record has not changed for a full TTL, measured on the
 //     follower's own monotonic clock from when it first saw it. Timestamps
 //     in the record are informational, so wall-clock jumps neither expire a
