@@ -56,6 +56,18 @@ func FirstOK(f *fleet.Fleet, from int, above uint64) (worker.Event, error) {
 	return e, err
 }
 
+// Owner waits for a successful Check of the latest epoch seen so far, and
+// returns it: the current owner.
+func Owner(f *fleet.Fleet) (worker.Event, error) {
+	var top uint64
+	for _, e := range f.Log() {
+		if e.Kind == worker.OK {
+			top = max(top, e.Epoch)
+		}
+	}
+	return FirstOK(f, 0, max(top, 1)-1)
+}
+
 // Replace starts a worker and waits until it has joined.
 func Replace(f *fleet.Fleet) error {
 	mark := f.Mark()
@@ -71,7 +83,7 @@ func Replace(f *fleet.Fleet) error {
 // successor's first successful Check, and starts a worker for the one
 // that went.
 func Handover(f *fleet.Fleet, sig syscall.Signal, n int) ([]time.Duration, error) {
-	e, err := FirstOK(f, 0, 0)
+	e, err := Owner(f)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +112,7 @@ func Handover(f *fleet.Fleet, sig syscall.Signal, n int) ([]time.Duration, error
 // successful Check, less the TTL; then resumes it (it exits, having lost)
 // and starts a worker in its place.
 func Hang(f *fleet.Fleet, ttl time.Duration, n int) ([]time.Duration, error) {
-	e, err := FirstOK(f, 0, 0)
+	e, err := Owner(f)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +165,7 @@ func IdleCPU(f *fleet.Fleet, n int, window time.Duration) (CPU, error) {
 		}
 		from = at + 1
 	}
-	ownerEv, err := FirstOK(f, 0, 0)
+	ownerEv, err := Owner(f)
 	if err != nil {
 		return CPU{}, err
 	}
