@@ -48,6 +48,13 @@ func (r *recorder) add(e string) {
 	r.events = append(r.events, e)
 }
 
+// list returns the events so far, joined.
+func (r *recorder) list() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.events, "; ")
+}
+
 func (r *recorder) owned(o *owner.Owner) ownerfx.Owned {
 	r.o = o
 	return ownerfx.Owned{
@@ -126,7 +133,7 @@ func TestOwnedComponentsFollowOwnership(t *testing.T) {
 	r := newRecorder()
 	b, bo := app(t, fx.Supply(cfgFor(path)), fx.Provide(ownerfx.AsOwned(r.owned)))
 	b.RequireStart()
-	if bo.IsOwner() || len(r.events) != 0 {
+	if bo.IsOwner() || r.list() != "" {
 		t.Fatal("a follower started its owned component")
 	}
 	a.RequireStop() // hands over
@@ -136,7 +143,7 @@ func TestOwnedComponentsFollowOwnership(t *testing.T) {
 	}
 	b.RequireStop()
 	wait(t, r.down, "owned component stop")
-	if got := strings.Join(r.events, "; "); got != "acquire; release, check: ok" {
+	if got := r.list(); got != "acquire; release, check: ok" {
 		t.Fatalf("events: %s", got)
 	}
 	if r.ctx.Err() == nil {
@@ -232,9 +239,7 @@ func failing() ownerfx.Owned {
 // recorder ran either not at all or both ways.
 func checkBothOrNeither(t *testing.T, r *recorder) {
 	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if got := strings.Join(r.events, "; "); got != "" && !strings.HasPrefix(got, "acquire; release") {
+	if got := r.list(); got != "" && !strings.HasPrefix(got, "acquire; release") {
 		t.Fatalf("events of the other component: %s", got)
 	}
 }
