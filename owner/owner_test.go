@@ -403,9 +403,9 @@ func TestCancelDuringTakeover(t *testing.T) {
 	a := joinT(t, context.Background(), cfg, clock.System)
 	ctx, cancel := context.WithCancel(context.Background())
 	fs := newFaulty()
-	b := startCtxT(t, ctx, cfg, clock.System, fs)
 	won := make(chan struct{})
 	fs.acquired = func() { cancel(); close(won) } // the context ends right after b wins the lease
+	b := startCtxT(t, ctx, cfg, clock.System, fs)
 	if err := a.Release(); err != nil {
 		t.Fatal(err)
 	}
