@@ -47,15 +47,12 @@ type File struct {
 	closed  bool
 	closing chan struct{} // closed by Close, to end a Wait
 	// What this participant last saw: the record's bytes (nil when
-	// missing) and the latest claim, since when (on clk), and the record
-	// the bytes hold if valid.
+	// missing) and the latest claim, and since when (on clk).
 	seen        []byte
 	seenExists  bool
 	seenAt      time.Time
 	seenTop     uint64 // the latest claim then
 	seenOnce    bool
-	holder      Record
-	holderOK    bool
 	expireTTL   time.Duration // the TTL the next expiry is judged by
 	watch       uint64        // the epoch whose socket to watch; 0 for none
 	contested   uint64        // an epoch whose live lock another candidate held, unclaimed
@@ -197,7 +194,6 @@ func (f *File) observe(s snapshot, now time.Time) {
 		f.seen, f.seenExists, f.seenTop, f.seenAt, f.seenOnce = s.raw, s.exists, s.top(), now, true
 		f.suspect = 0
 	}
-	f.holder, f.holderOK = s.holder(), s.recErr == nil
 	f.watch = s.watchEpoch()
 	if f.w != nil && f.w.epoch != f.watch {
 		f.dropWatcher()
