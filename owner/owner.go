@@ -363,10 +363,10 @@ func (o *Owner) Endpoint() string { return o.Holder().Meta[EndpointMetaKey] }
 // Backend returns the backend the holder serves, or "" if none.
 func (o *Owner) Backend() string { return o.Holder().Meta[BackendMetaKey] }
 
-// Release ends this instance's part in the election. An owner marks its
-// record released and drops its lock, so a follower takes over at once,
-// without waiting for the TTL; it never touches a record that another
-// instance holds by then. Release waits for the background goroutine to
+// Release ends this instance's part in the election. An owner stops
+// passing Check, drops its lock, so that a follower takes over at once
+// without waiting for the TTL, and marks its record released unless
+// another instance holds it by then. Release waits for the background goroutine to
 // exit, is idempotent and returns the first call's result. Afterwards
 // Check returns ErrReleased and the Owner never owns again.
 func (o *Owner) Release() error {
