@@ -5,8 +5,6 @@ package owner_test
 import (
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -36,14 +34,10 @@ func startFleet(t testing.TB, n int, extra ...string) *fleet.Fleet {
 // and fails t on any safety violation in what they reported.
 func startFleetTTL(t testing.TB, n int, ttl, renew time.Duration, extra ...string) *fleet.Fleet {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "owner.lease")
-	env := fleet.Env(path, ttl, renew, extra...)
-	f := fleet.New(func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = env
-		return cmd
-	})
-	f.Path = path
+	f, err := fleet.Launch(os.Args[0], []string{"-test.run=^$"}, t.TempDir(), n, ttl, renew, extra...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		f.Close()
 		for _, v := range history.Violations(f.Log()) {
@@ -53,11 +47,6 @@ func startFleetTTL(t testing.TB, n int, ttl, renew time.Duration, extra ...strin
 			t.Errorf("bad worker output: %s", l)
 		}
 	})
-	for range n {
-		if _, err := f.Start(); err != nil {
-			t.Fatal(err)
-		}
-	}
 	return f
 }
 

@@ -26,6 +26,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/leasehold/leasehold/internal/chaos"
+	"github.com/leasehold/leasehold/internal/fleet"
 	"github.com/leasehold/leasehold/internal/measure"
 	"github.com/leasehold/leasehold/internal/stats"
 	"github.com/leasehold/leasehold/internal/worker"
@@ -136,7 +137,7 @@ func run() error {
 	}
 
 	handover := func(name string, sig syscall.Signal) ([]time.Duration, error) {
-		f, err := measure.Fleet(exe, nil, dir(name), 4, 2*time.Second, 0)
+		f, err := fleet.Launch(exe, nil, dir(name), 4, 2*time.Second, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -159,7 +160,7 @@ func run() error {
 	say("  %+v", res.Release)
 
 	say("hang failover: %d SIGSTOPs, TTL 400ms", *events)
-	f, err := measure.Fleet(exe, nil, dir("hang"), 4, 400*time.Millisecond, 100*time.Millisecond)
+	f, err := fleet.Launch(exe, nil, dir("hang"), 4, 400*time.Millisecond, 100*time.Millisecond)
 	if err != nil {
 		return err
 	}
@@ -190,7 +191,7 @@ func run() error {
 	say("  1: %+v\n          64: %+v, owners per round %v", res.Join1, res.Join64, res.Join64Owners)
 
 	say("idle CPU: owner and 16 followers over %v", *idle)
-	f, err = measure.Fleet(exe, nil, dir("idle"), 17, 2*time.Second, 0, worker.EnvCheck+"=1s")
+	f, err = fleet.Launch(exe, nil, dir("idle"), 17, 2*time.Second, 0, worker.EnvCheck+"=1s")
 	if err != nil {
 		return err
 	}

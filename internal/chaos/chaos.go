@@ -12,8 +12,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -84,18 +82,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	r := &run{cfg: cfg, path: filepath.Join(dir, "owner.lease"), rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), frozen: map[int]bool{}}
-	env := fleet.Env(r.path, cfg.TTL, cfg.Renew, worker.EnvRejoin+"=1", worker.EnvImpl+"="+cfg.Impl)
-	r.f = fleet.New(func() *exec.Cmd {
-		cmd := exec.Command(cfg.Exe)
-		cmd.Env = env
-		return cmd
-	})
-	r.f.Path = r.path
-	if err := r.start(cfg.Workers); err != nil {
-		r.f.Close()
+	r := &run{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), frozen: map[int]bool{}}
+	r.f, err = fleet.Launch(cfg.Exe, nil, dir, cfg.Workers, cfg.TTL, cfg.Renew, worker.EnvRejoin+"=1", worker.EnvImpl+"="+cfg.Impl)
+	if err != nil {
 		return nil, err
 	}
+	r.path = r.f.Path
 	err = r.loop(ctx)
 	r.wg.Wait()
 	r.f.Close()

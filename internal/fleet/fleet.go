@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -56,6 +57,27 @@ func Env(path string, ttl, renew time.Duration, extra ...string) []string {
 		worker.EnvTTL+"="+ttl.String(),
 		worker.EnvRenew+"="+renew.String())
 	return append(env, extra...)
+}
+
+// Launch starts n workers of exe on a new lease, owner.lease in dir; extra
+// is added to their environment and args passed to exe (a test binary
+// needs "-test.run=^$").
+func Launch(exe string, args []string, dir string, n int, ttl, renew time.Duration, extra ...string) (*Fleet, error) {
+	path := filepath.Join(dir, "owner.lease")
+	env := Env(path, ttl, renew, extra...)
+	f := New(func() *exec.Cmd {
+		cmd := exec.Command(exe, args...)
+		cmd.Env = env
+		return cmd
+	})
+	f.Path = path
+	for range n {
+		if _, err := f.Start(); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return f, nil
 }
 
 // Start starts one more worker.

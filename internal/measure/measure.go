@@ -8,8 +8,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -21,27 +19,6 @@ import (
 
 // Limit bounds every wait for a worker's event.
 var Limit = 30 * time.Second
-
-// Fleet starts n workers of exe on a new lease in dir; extra is added to
-// their environment. args are passed to exe (a test binary needs
-// "-test.run=^$").
-func Fleet(exe string, args []string, dir string, n int, ttl, renew time.Duration, extra ...string) (*fleet.Fleet, error) {
-	path := filepath.Join(dir, "owner.lease")
-	env := fleet.Env(path, ttl, renew, extra...)
-	f := fleet.New(func() *exec.Cmd {
-		cmd := exec.Command(exe, args...)
-		cmd.Env = env
-		return cmd
-	})
-	f.Path = path
-	for range n {
-		if _, err := f.Start(); err != nil {
-			f.Close()
-			return nil, err
-		}
-	}
-	return f, nil
-}
 
 // Await waits for the first event at or after from that match accepts.
 func Await(f *fleet.Fleet, from int, match func(worker.Event) bool) (worker.Event, int, error) {
@@ -221,7 +198,7 @@ type Joins struct {
 // JoinBurst starts n workers on a new lease in dir, lets them all call
 // Join at once, and reports the round.
 func JoinBurst(exe string, args []string, dir string, n int, ttl time.Duration) (Joins, error) {
-	f, err := Fleet(exe, args, dir, n, ttl, 0, worker.EnvBarrier+"=1")
+	f, err := fleet.Launch(exe, args, dir, n, ttl, 0, worker.EnvBarrier+"=1")
 	if err != nil {
 		return Joins{}, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/leasehold/leasehold/internal/fleet"
 	"github.com/leasehold/leasehold/internal/worker"
 )
 
@@ -35,7 +36,7 @@ func sane(t *testing.T, what string, ds []time.Duration, n int, limit time.Durat
 }
 
 func TestMeasurements(t *testing.T) {
-	f, err := Fleet(os.Args[0], self, t.TempDir(), 3, 300*time.Millisecond, 75*time.Millisecond)
+	f, err := fleet.Launch(os.Args[0], self, t.TempDir(), 3, 300*time.Millisecond, 75*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func TestMeasurements(t *testing.T) {
 }
 
 func TestIdleCPU(t *testing.T) {
-	f, err := Fleet(os.Args[0], self, t.TempDir(), 3, time.Second, 0, worker.EnvCheck+"=1s")
+	f, err := fleet.Launch(os.Args[0], self, t.TempDir(), 3, time.Second, 0, worker.EnvCheck+"=1s")
 	if err != nil {
 		t.Fatal(err)
 	}
