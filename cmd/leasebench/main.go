@@ -135,6 +135,13 @@ func run() error {
 	say := func(format string, args ...any) {
 		fmt.Printf("%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
+	// phase announces a measurement, which starts with the disk's dirty
+	// pages written out, so that none pays for the writes of the one before.
+	phase := func(format string, args ...any) {
+		unix.Sync()
+		time.Sleep(2 * time.Second)
+		say(format, args...)
+	}
 
 	handover := func(name string, sig syscall.Signal) ([]time.Duration, error) {
 		f, err := fleet.Launch(exe, nil, dir(name), 4, 2*time.Second, 0)
@@ -144,14 +151,14 @@ func run() error {
 		defer f.Close()
 		return measure.Handover(f, sig, *events)
 	}
-	say("crash failover: %d SIGKILLs", *events)
+	phase("crash failover: %d SIGKILLs", *events)
 	crash, err := handover("crash", syscall.SIGKILL)
 	if err != nil {
 		return err
 	}
 	res.Crash = latency(crash)
 	say("  %+v", res.Crash)
-	say("graceful handover: %d SIGTERMs", *events)
+	phase("graceful handover: %d SIGTERMs", *events)
 	release, err := handover("release", syscall.SIGTERM)
 	if err != nil {
 		return err
@@ -159,7 +166,7 @@ func run() error {
 	res.Release = latency(release)
 	say("  %+v", res.Release)
 
-	say("hang failover: %d SIGSTOPs, TTL 400ms", *events)
+	phase("hang failover: %d SIGSTOPs, TTL 400ms", *events)
 	f, err := fleet.Launch(exe, nil, dir("hang"), 4, 400*time.Millisecond, 100*time.Millisecond)
 	if err != nil {
 		return err
@@ -172,7 +179,7 @@ func run() error {
 	res.HangBeyondTTL = latency(hang)
 	say("  %+v", res.HangBeyondTTL)
 
-	say("joins: %d rounds of 1 and of 64 simultaneous joiners", *rounds)
+	phase("joins: %d rounds of 1 and of 64 simultaneous joiners", *rounds)
 	var join1, join64 []time.Duration
 	for i := range *rounds {
 		j, err := measure.JoinBurst(exe, nil, dir(fmt.Sprint("join1-", i)), 1, 2*time.Second)
@@ -190,7 +197,7 @@ func run() error {
 	res.Join1, res.Join64 = latency(join1), latency(join64)
 	say("  1: %+v\n          64: %+v, owners per round %v", res.Join1, res.Join64, res.Join64Owners)
 
-	say("idle CPU: owner and 16 followers over %v", *idle)
+	phase("idle CPU: owner and 16 followers over %v", *idle)
 	f, err = fleet.Launch(exe, nil, dir("idle"), 17, 2*time.Second, 0, worker.EnvCheck+"=1s")
 	if err != nil {
 		return err
@@ -217,7 +224,7 @@ func run() error {
 	res.Chaos = map[string]chaos.Report{}
 	runs := map[string]*chaos.Result{}
 	for _, impl := range []string{"owner", "naive"} {
-		say("chaos: %v of %s, 8 workers, TTL 400ms", *soak, impl)
+		phase("chaos: %v of %s, 8 workers, TTL 400ms", *soak, impl)
 		cr, err := chaos.Run(context.Background(), chaos.Config{
 			Exe: exe, Workers: 8, Duration: *soak, TTL: 400 * time.Millisecond, Renew: 100 * time.Millisecond,
 			Impl: impl, Seed: 1,
