@@ -200,6 +200,3 @@ func (w *Worker) Done() <-chan struct{} { return w.done }
 
 // Err returns the exit status, once Done is closed.
 func (w *Worker) Err() error { return w.err }
-
-// Pid returns the process id.
-func (w *Worker) Pid() int { return w.cmd.Process.Pid }
