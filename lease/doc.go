@@ -9,30 +9,51 @@
 //
 // # The guarantee
 //
-// An epoch is claimed by creating a file exclusively, and made durable
-// before it is used, so no epoch serves two tenures and epochs never go
-// backwards, even if the record is deleted or corrupted or the machine
-// crashes. (A claim withdrawn before its epoch was ever used, because the
-// holder turned out to be alive, may be made again.) A participant takes the lease over only when no other holder can
-// still be live:
+// An epoch is taken by creating its claim exclusively: as a file, made
+// durable before the epoch is used, by the candidate that will hold it;
+// or as a directory, a tombstone, by a participant that skips the epoch
+// (see below). Either way no one can claim it afterwards, so no epoch
+// serves two tenures and epochs never go backwards, even if the record is
+// deleted or corrupted or the machine crashes. (A claim withdrawn before
+// its epoch was ever used, because the holder turned out to be alive, may
+// be made again.) A participant takes the lease over only when no other
+// holder can still be live:
 //
 //   - the holder released it, or its process is gone: the holder keeps a
 //     lock for its whole tenure, which the kernel drops when the process
 //     dies, so a follower takes over within a few milliseconds;
-//   - or the record has not changed for a full TTL, measured on the
-//     follower's own monotonic clock from when it first saw it. Timestamps
-//     in the record are informational, so wall-clock jumps neither expire a
-//     lease early nor keep it stuck.
+//   - or neither the record nor the latest epoch taken has changed for a
+//     full TTL (the largest of the follower's, the record's and the
+//     claims'), measured on the follower's own monotonic clock from when it
+//     first saw them. Timestamps in the record are informational, so
+//     wall-clock jumps neither expire a lease early nor keep it stuck.
 //
 // A renewal takes effect only if no later epoch has been claimed, and a
 // successor makes the renewals of every earlier holder fail before it
 // relies on the record being unchanged. So a renewal that succeeds always
 // began before anyone else could take over: a holder whose validity ends a
 // TTL after the start of its last successful renewal is never valid at the
-// same instant as its successor. And a participant frozen at any point,
-// even in the middle of its own I/O or holding a lock, holds the others
-// off for one TTL at most: a holder by rule two, a candidate frozen while
-// taking the next epoch by leaving it to the others after a TTL.
+// same instant as its successor. A renewal that finds a later claim whose
+// claimant has not published yet fails but leaves the tenure to its
+// deadline, since a takeover by expiry that finds the holder renewing
+// withdraws its claim; once the successor has published, Renew returns
+// ErrLost.
+//
+// The next epoch is taken by locking its live file before claiming it. A
+// candidate that holds that lock without having claimed is about to; a
+// follower that finds one lets it finish, for one TTL (the follower's
+// own) from its first attempt that found an epoch so held, as long as the
+// lease does not change meanwhile. After that the candidate froze there:
+// the follower makes the tombstone of every epoch so held and claims the
+// next, and the frozen candidate's claim, if it ever resumes, fails.
+//
+// So a participant frozen at any point, even in the middle of its own I/O
+// or holding a lock, holds the others off for a bounded time. A follower
+// that keeps trying while the lease stays as it is takes it over at most
+// one TTL after its first attempt that reads it so, if it finds the holder
+// frozen, and one more TTL after its first attempt that finds the lease
+// expired, if a candidate froze holding the next epoch: two TTLs in all,
+// plus the time between its attempts.
 //
 // On Windows, where a file open for reading cannot be renamed over, a
 // participant frozen while reading the record blocks renewals and

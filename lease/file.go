@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -51,24 +52,67 @@ type File struct {
 	seen        []byte
 	seenExists  bool
 	seenAt      time.Time
-	seenTop     uint64 // the latest claim then
+	seenTop     uint64 // the latest epoch taken then
 	seenOnce    bool
 	expireTTL   time.Duration // the TTL the next expiry is judged by
 	watch       uint64        // the epoch whose socket to watch; 0 for none
-	contested   uint64        // an epoch whose live lock another candidate held, unclaimed
-	contestedAt time.Time     // when this participant first found it so
+	contested   uint64        // the epoch whose live lock another candidate held, unclaimed
+	contestedAt time.Time     // when this participant first found an epoch so, since it last saw the lease change; zero if it has not
 	w           *watcher      // connection to that socket, if any
 	suspect     time.Duration // poll delay while the holder may be gone; 0 if not
 
-	// hook, if set by a test, is called at named points of a protocol, to
-	// freeze a participant exactly there.
+	// hook, if set by a test, is called before every step that reads or
+	// changes the lease's files, locks or sockets, so that a test can
+	// freeze the participant exactly there.
 	hook func(point string)
+	// track, if set by a test, is given every lock and listener this
+	// participant opens, so that a test can drop them all as the kernel
+	// does when a process dies.
+	track func(io.Closer)
+	// revert, set only by tests, brings back a fault the protocol once
+	// had, to show that the tests find it: skipping an epoch without its
+	// tombstone; patience that restarts whenever another epoch is found
+	// held; a renewal that gives up on any later claim.
+	revert struct{ tombstones, patience, contested bool }
 }
 
+// at marks a step of the protocol; see hook.
 func (f *File) at(point string) {
 	if f.hook != nil {
 		f.hook(point)
 	}
+}
+
+// tryLock takes the live lock of epoch n without blocking: exclusive, to
+// claim n or hold its tenure; shared, to find its holder gone. It reports
+// false if another descriptor holds a conflicting lock.
+func (f *File) tryLock(n uint64, exclusive bool) (*flock.Flock, bool, error) {
+	path := f.name(kindLive, n)
+	var l *flock.Flock
+	var ok bool
+	var err error
+	if exclusive {
+		f.at("lock:live")
+		l = flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
+		ok, err = l.TryLock()
+	} else {
+		f.at("rlock:live")
+		l = flock.New(path, flock.SetFlag(os.O_RDONLY))
+		ok, err = l.TryRLock()
+	}
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	if f.track != nil {
+		f.track(l)
+	}
+	return l, true, nil
+}
+
+// unlock drops a live lock taken by tryLock.
+func (f *File) unlock(l *flock.Flock) error {
+	f.at("unlock:live")
+	return l.Unlock()
 }
 
 var _ Store = (*File)(nil)
@@ -170,6 +214,7 @@ func (s snapshot) holder() Record {
 
 func (f *File) read() (snapshot, error) {
 	var s snapshot
+	f.at("read:record")
 	raw, err := os.ReadFile(f.path)
 	switch {
 	case err == nil:
@@ -187,12 +232,16 @@ func (f *File) read() (snapshot, error) {
 }
 
 // observe notes the lease as seen at now: the expiry clock starts when
-// this participant first sees the record's bytes and the latest claim, so
-// a new claim, even one never published, also restarts it.
+// this participant first sees the record's bytes and the latest epoch
+// taken, so a new claim, even one never published, also restarts it, and
+// so does the patience for candidates that hold an epoch unclaimed.
 func (f *File) observe(s snapshot, now time.Time) {
 	if !f.seenOnce || !f.unchanged(s) {
 		f.seen, f.seenExists, f.seenTop, f.seenAt, f.seenOnce = s.raw, s.exists, s.top(), now, true
 		f.suspect = 0
+		if !f.revert.patience {
+			f.contested, f.contestedAt = 0, time.Time{}
+		}
 	}
 	f.watch = s.watchEpoch()
 	if f.w != nil && f.w.epoch != f.watch {
@@ -209,7 +258,7 @@ func (f *File) unchanged(s snapshot) bool {
 // claim, which is the holder's or a candidate's about to become holder;
 // 0 when the lease is free.
 func (s snapshot) watchEpoch() uint64 {
-	top := max(s.top(), s.holder().Epoch)
+	top := max(s.topClaim(), s.holder().Epoch)
 	if s.recErr == nil && s.rec.Released && s.rec.Epoch >= top {
 		return 0
 	}
@@ -221,9 +270,10 @@ func (s snapshot) watchEpoch() uint64 {
 //   - every claimant from the record's epoch up is gone: its process died or
 //     its tenure ended (by release or loss), so the kernel no longer holds
 //     its live lock;
-//   - or neither the record nor the latest claim has changed for a full TTL
-//     (the largest of this participant's, the record's and the claims'), as
-//     measured on this participant's clock from when it first saw them.
+//   - or neither the record nor the latest epoch taken has changed for a
+//     full TTL (the largest of this participant's, the record's and the
+//     claims'), as measured on this participant's clock from when it first
+//     saw them.
 //
 // In the last case the holder may be alive but frozen; the claim is then
 // kept only if the record is still unchanged after every earlier holder's
@@ -232,8 +282,11 @@ func (s snapshot) watchEpoch() uint64 {
 // otherwise the claim is withdrawn.
 //
 // The next epoch is taken by locking its live file first. A candidate that
-// holds that lock but has not claimed the epoch yet is let finish; if it
-// still has not a TTL later, it froze there, and the epoch after is used.
+// holds that lock but has not claimed the epoch yet is let finish. If one
+// still has not, a TTL after this participant first found an epoch so
+// (without the lease changing since), it froze there: the epoch is skipped
+// by making its tombstone, which no one can claim after, and the next one
+// is tried.
 func (f *File) TryAcquire(ctx context.Context, c Candidate) (Lease, Record, error) {
 	if c.InstanceID == "" {
 		return nil, Record{}, errors.New("lease: candidate has an empty instance id")
@@ -255,24 +308,26 @@ func (f *File) TryAcquire(ctx context.Context, c Candidate) (Lease, Record, erro
 		return nil, s.holder(), fmt.Errorf("%w (epoch %d)", ErrHeld, max(s.top(), s.holder().Epoch))
 	}
 	free, expired, probes := f.decide(s)
-	defer unlockAll(probes)
+	defer f.unlockAll(probes)
 	if !free {
 		return held()
 	}
 	next := max(s.top(), s.holder().Epoch) + 1
 	epoch, live, err := f.lockNext(next)
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrHeld):
+		return held()
+	case err != nil:
 		return nil, s.holder(), err
-	}
-	if live == nil {
-		// Another candidate is claiming next: read again soon, and watch
-		// its socket once it listens.
+	case live == nil:
+		// Another candidate is claiming: read again soon, and watch its
+		// socket once it listens.
 		f.watch, f.suspect = f.contested, suspectFirst
 		return held()
 	}
 	l, err := f.claim(epoch, live, c, expired, probes)
 	if err != nil {
-		_ = live.Unlock()
+		_ = f.unlock(live)
 		if errors.Is(err, ErrHeld) || errors.Is(err, ErrLost) {
 			return held()
 		}
@@ -286,12 +341,11 @@ func (f *File) TryAcquire(ctx context.Context, c Candidate) (Lease, Record, erro
 // whether by expiry. probes are the live locks it took to find the
 // claimants gone; they are held until the caller has claimed.
 func (f *File) decide(s snapshot) (free, expired bool, probes []*flock.Flock) {
-	top := s.top()
-	if top == 0 && s.recErr != nil {
+	if s.topClaim() == 0 && s.recErr != nil {
 		return true, false, nil
 	}
 	from := uint64(0)
-	if s.recErr == nil && s.rec.Epoch <= top {
+	if s.recErr == nil && s.rec.Epoch <= s.top() {
 		from = s.rec.Epoch
 	}
 	if probes, ok := f.probeGone(s.claims, from); ok {
@@ -305,18 +359,17 @@ func (f *File) decide(s snapshot) (free, expired bool, probes []*flock.Flock) {
 }
 
 // probeGone takes a shared lock on the live file of every claim >= from.
-// It reports true, with the locks, if it got all of them: none of those
-// claimants still holds its tenure.
+// It reports true, with the locks, if it got all of them and there was at
+// least one: none of those claimants still holds its tenure.
 func (f *File) probeGone(claims []uint64, from uint64) ([]*flock.Flock, bool) {
 	var locks []*flock.Flock
 	for _, n := range claims {
 		if n < from {
 			continue
 		}
-		l := flock.New(f.name(kindLive, n), flock.SetFlag(os.O_RDONLY))
-		ok, err := l.TryRLock()
+		l, ok, err := f.tryLock(n, false)
 		if err != nil || !ok {
-			unlockAll(locks)
+			f.unlockAll(locks)
 			return nil, false
 		}
 		locks = append(locks, l)
@@ -324,9 +377,9 @@ func (f *File) probeGone(claims []uint64, from uint64) ([]*flock.Flock, bool) {
 	return locks, len(locks) > 0
 }
 
-func unlockAll(locks []*flock.Flock) {
+func (f *File) unlockAll(locks []*flock.Flock) {
 	for _, l := range locks {
-		_ = l.Unlock()
+		_ = f.unlock(l)
 	}
 }
 
@@ -341,6 +394,7 @@ func (f *File) holderTTL(s snapshot, from uint64) time.Duration {
 		if n < from {
 			continue
 		}
+		f.at("read:claim")
 		if b, err := os.ReadFile(f.name(kindClaim, n)); err == nil {
 			if r, err := DecodeRecord(b); err == nil {
 				ttl = max(ttl, r.TTL)
@@ -350,33 +404,60 @@ func (f *File) holderTTL(s snapshot, from uint64) time.Duration {
 	return ttl
 }
 
-// lockNext takes the live lock of epoch first. A candidate that holds the
-// lock of an epoch it has not claimed yet is about to claim it, so lockNext
-// returns no lock and the caller reads again soon. If the same lock is
-// still held, and the epoch still unclaimed, a TTL after this participant
-// first found it so, its holder froze before claiming: the next epoch is
-// tried instead, so that it cannot block the others.
+// maxSkips bounds the epochs one call of lockNext skips; a later call goes
+// on from the last tombstone.
+const maxSkips = keepEpochs
+
+// lockNext takes the live lock of the first free epoch from first on. A
+// candidate that holds the lock of an epoch it has not claimed yet is
+// about to claim it, so lockNext returns no lock and the caller reads
+// again soon. If an epoch is still held so a TTL after this participant
+// first found one held (the lease unchanged meanwhile), its holder froze
+// before claiming: lockNext makes the epoch's tombstone, so that the
+// frozen candidate can never claim it, and tries the next. It returns an
+// error wrapping ErrHeld if the epoch was claimed before its tombstone was
+// made.
 func (f *File) lockNext(first uint64) (uint64, *flock.Flock, error) {
 	now := f.clk.Now()
-	for n := first; n < first+keepEpochs; n++ {
-		l := flock.New(f.name(kindLive, n), flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
-		ok, err := l.TryLock()
+	for n := first; n < first+maxSkips && n <= MaxEpoch; n++ {
+		l, ok, err := f.tryLock(n, true)
 		if err != nil {
 			return 0, nil, fmt.Errorf("lease: lock %s: %w", f.name(kindLive, n), err)
 		}
 		if ok {
-			f.contested = 0
+			f.contested, f.contestedAt = 0, time.Time{}
 			return n, l, nil
 		}
-		if f.contested != n {
-			f.contested, f.contestedAt = n, now
-			return 0, nil, nil
+		if f.contestedAt.IsZero() || (f.revert.patience && f.contested != n) {
+			f.contestedAt = now
 		}
 		if now.Sub(f.contestedAt) < f.ttl {
+			f.contested = n
 			return 0, nil, nil
+		}
+		if f.revert.tombstones {
+			continue
+		}
+		if err := f.tombstone(n); err != nil {
+			return 0, nil, err
 		}
 	}
 	return 0, nil, nil
+}
+
+// tombstone makes epoch n unclaimable: its claim becomes a directory,
+// made exclusively, so a candidate's later exclusive create fails. It
+// returns an error wrapping ErrHeld if n was claimed first.
+func (f *File) tombstone(n uint64) error {
+	f.at("mkdir:tomb")
+	err := os.Mkdir(f.name(kindClaim, n), 0o700)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("%w: epoch %d claimed meanwhile", ErrHeld, n)
+	}
+	return fmt.Errorf("lease: %w", err)
 }
 
 // claim makes epoch durable as this candidate's, checks that nothing
@@ -389,7 +470,7 @@ func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool,
 	fl.listen(epoch)
 	defer func() {
 		if err != nil {
-			fl.n.close()
+			fl.closeNotifier()
 		}
 	}()
 	now := time.Now()
@@ -407,23 +488,24 @@ func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool,
 	if err := f.writeClaim(rec); err != nil {
 		return nil, err
 	}
-	unlockAll(probes)
-	f.at("claim:linked")
+	f.unlockAll(probes)
 	l, err := f.list()
 	if err != nil {
 		return nil, err
 	}
 	if l.top() > epoch {
-		return nil, fmt.Errorf("%w: epoch %d claimed meanwhile", ErrHeld, l.top())
+		return nil, fmt.Errorf("%w: epoch %d taken meanwhile", ErrHeld, l.top())
 	}
 	for _, n := range l.temps {
 		if n < epoch {
+			f.at("remove:tmp")
 			if err := os.Remove(f.name(kindTmp, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return nil, fmt.Errorf("lease: %w", err)
 			}
 		}
 	}
 	if expired {
+		f.at("read:record")
 		raw, err := os.ReadFile(f.path)
 		exists := err == nil
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -432,6 +514,7 @@ func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool,
 		if exists != f.seenExists || !bytes.Equal(raw, f.seen) {
 			// The holder renewed after all. Withdraw the claim, so that
 			// its next renewal does not take the claim for a successor.
+			f.at("remove:claim")
 			_ = os.Remove(f.name(kindClaim, epoch))
 			return nil, fmt.Errorf("%w: the record changed while it was being taken over", ErrHeld)
 		}
@@ -455,27 +538,34 @@ func (f *File) writeClaim(rec Record) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFile(f.name(kindClaim, rec.Epoch), b, os.O_EXCL, true); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%w: epoch %d claimed meanwhile", ErrHeld, rec.Epoch)
+	path := f.name(kindClaim, rec.Epoch)
+	if err := f.writeFile(kindClaim, path, b, os.O_EXCL, true); err != nil {
+		if _, serr := os.Lstat(path); errors.Is(err, fs.ErrExist) || serr == nil {
+			// Claimed, or skipped, by another participant first. (Windows
+			// may refuse an exclusive create over a directory otherwise.)
+			return fmt.Errorf("%w: epoch %d taken meanwhile", ErrHeld, rec.Epoch)
 		}
 		return err
 	}
+	f.at("sync:side")
 	if err := syncDir(f.side); err != nil {
 		return fmt.Errorf("lease: sync %s: %w", f.side, err)
 	}
 	return nil
 }
 
-// writeFile writes b to a new or truncated file at path, fsyncing it if
-// sync is set. flag is added to the open flags.
-func writeFile(path string, b []byte, flag int, sync bool) error {
+// writeFile writes b to a new or truncated file at path, a file of the
+// kind given, fsyncing it if sync is set. flag is added to the open flags.
+func (f *File) writeFile(kind, path string, b []byte, flag int, sync bool) error {
+	f.at("create:" + kind)
 	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|flag, 0o600)
 	if err != nil {
 		return fmt.Errorf("lease: %w", err)
 	}
+	f.at("write:" + kind)
 	_, err = fh.Write(b)
 	if err == nil && sync {
+		f.at("sync:" + kind)
 		err = fh.Sync()
 	}
 	if cerr := fh.Close(); err == nil {

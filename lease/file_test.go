@@ -188,7 +188,7 @@ func TestStaleRenewalCannotOverwriteSuccessor(t *testing.T) {
 	clk.Advance(ttl)
 	var lb Lease
 	a.hook = func(point string) {
-		if point == "publish:rename" && lb == nil {
+		if point == "rename:record" && lb == nil {
 			lb = acquire(t, b, "b") // the renewal is frozen right before its rename
 		}
 	}
@@ -216,13 +216,13 @@ func TestTakeoverYieldsToRenewalInFlight(t *testing.T) {
 	proceed := make(chan struct{})
 	renewed := make(chan error, 1)
 	a.hook = func(point string) {
-		if point == "publish:rename" {
+		if point == "rename:record" {
 			close(renewing)
 			<-proceed
 		}
 	}
 	b.hook = func(point string) {
-		if point == "claim:linked" {
+		if point == "sync:side" {
 			close(proceed) // the claim is made; now let a's rename land
 			if err := <-renewed; err != nil {
 				t.Errorf("renewal in flight = %v, want nil", err)

@@ -62,7 +62,7 @@ func (l *fileLease) Release(ctx context.Context) error {
 	rec := l.rec
 	rec.Released = true
 	rec.RenewedAt = time.Now()
-	if perr := l.publish(rec); perr != nil && !errors.Is(perr, ErrLost) {
+	if perr := l.publish(rec); perr != nil && !errors.Is(perr, ErrLost) && !errors.Is(perr, errContested) {
 		err = errors.Join(err, perr)
 	}
 	return err
@@ -81,8 +81,9 @@ func (l *fileLease) closeLocked() error {
 	l.closed = true
 	// Unlock before closing the connections, so that a follower woken by
 	// their end finds the lease free.
-	err := l.live.Unlock()
-	l.n.close()
+	err := l.f.unlock(l.live)
+	l.closeNotifier()
+	l.f.at("remove:tmp")
 	_ = os.Remove(l.f.name(kindTmp, l.rec.Epoch))
 	if err != nil {
 		return fmt.Errorf("lease: unlock %s: %w", l.live.Path(), err)
@@ -90,12 +91,22 @@ func (l *fileLease) closeLocked() error {
 	return nil
 }
 
+// errContested is returned (wrapped) by publish while a later epoch is
+// claimed but its claimant has not published: it may yet withdraw, so the
+// tenure is not lost, but it cannot be renewed meanwhile.
+var errContested = errors.New("lease: a later epoch is being claimed")
+
 // publish replaces the record with rec, if this tenure still holds the
 // lease: it stages the record, checks that no later epoch was claimed and
 // renames the staged file into place. A successor takes the staged file
 // away after claiming, so the rename fails with ErrNotExist if it comes
 // after the successor's check; a record of a superseded tenure therefore
 // never replaces its successor's.
+//
+// A later claim ends the tenure (ErrLost) once its claimant has published;
+// until then the claimant may still withdraw, after a takeover by expiry
+// that found this holder renewing, so publish fails with errContested and
+// leaves the tenure to its deadline.
 func (l *fileLease) publish(rec Record) error {
 	f := l.f
 	l.seq++
@@ -105,7 +116,7 @@ func (l *fileLease) publish(rec Record) error {
 		return err
 	}
 	tmp := f.name(kindTmp, rec.Epoch)
-	if err := writeFile(tmp, b, 0, false); err != nil {
+	if err := f.writeFile(kindTmp, tmp, b, 0, false); err != nil {
 		return err
 	}
 	ls, err := f.list()
@@ -115,10 +126,13 @@ func (l *fileLease) publish(rec Record) error {
 	if !containsEpoch(ls.claims, rec.Epoch) {
 		return fmt.Errorf("%w: claim of epoch %d was removed", ErrLost, rec.Epoch)
 	}
-	if top := ls.top(); top > rec.Epoch {
-		return fmt.Errorf("%w: epoch %d claimed by another instance", ErrLost, top)
+	if top := ls.topClaim(); top > rec.Epoch {
+		if f.revert.contested || f.successorPublished(rec.Epoch) {
+			return fmt.Errorf("%w: epoch %d claimed by another instance", ErrLost, top)
+		}
+		return fmt.Errorf("%w: epoch %d, above %d", errContested, top, rec.Epoch)
 	}
-	f.at("publish:rename")
+	f.at("rename:record")
 	if err := rename(tmp, f.path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("%w: staged record taken away by a successor", ErrLost)
@@ -126,6 +140,18 @@ func (l *fileLease) publish(rec Record) error {
 		return fmt.Errorf("lease: publish %s: %w", f.path, err)
 	}
 	return nil
+}
+
+// successorPublished reports whether the record names a later epoch than
+// epoch: a successor has published, so a tenure of epoch is over.
+func (f *File) successorPublished(epoch uint64) bool {
+	f.at("read:record")
+	b, err := os.ReadFile(f.path)
+	if err != nil {
+		return false
+	}
+	r, err := DecodeRecord(b)
+	return err == nil && r.Epoch > epoch
 }
 
 func containsEpoch(claims []uint64, n uint64) bool {

@@ -14,7 +14,10 @@ import (
 //	P          the record, replaced only by an atomic rename
 //	P.d/       the sidecar directory (0700), beside P
 //	  claim.N  the claim of epoch N: a record, created exclusively and
-//	           fsynced before epoch N is used; the durable epoch counter
+//	           fsynced before epoch N is used; the durable epoch counter.
+//	           Or a directory, the tombstone of an epoch skipped because
+//	           its candidate froze before claiming it: made exclusively
+//	           too, so that the epoch can never be claimed afterwards
 //	  live.N   locked by the claimant of epoch N, from before its claim
 //	           until its tenure ends; the kernel drops the lock when the
 //	           process dies
@@ -42,15 +45,22 @@ func (f *File) name(kind string, epoch uint64) string {
 
 // listing is what the sidecar directory holds, by kind, in ascending order.
 type listing struct {
-	claims []uint64
+	claims []uint64 // claim files: epochs taken by a candidate
+	tombs  []uint64 // claim directories: epochs skipped for good
 	temps  []uint64
 }
 
-func (l listing) top() uint64 {
-	if len(l.claims) == 0 {
+// top is the latest epoch taken, claimed or skipped; 0 if none.
+func (l listing) top() uint64 { return max(last(l.claims), last(l.tombs)) }
+
+// topClaim is the latest epoch a candidate claimed; 0 if none.
+func (l listing) topClaim() uint64 { return last(l.claims) }
+
+func last(s []uint64) uint64 {
+	if len(s) == 0 {
 		return 0
 	}
-	return l.claims[len(l.claims)-1]
+	return s[len(s)-1]
 }
 
 func parseName(name string) (kind string, epoch uint64, ok bool) {
@@ -66,6 +76,7 @@ func parseName(name string) (kind string, epoch uint64, ok bool) {
 }
 
 func (f *File) list() (listing, error) {
+	f.at("list:side")
 	ents, err := os.ReadDir(f.side)
 	if err != nil {
 		return listing{}, fmt.Errorf("lease: list %s: %w", f.side, err)
@@ -76,14 +87,17 @@ func (f *File) list() (listing, error) {
 		if !ok {
 			continue
 		}
-		switch kind {
-		case kindClaim:
+		switch {
+		case kind == kindClaim && e.IsDir():
+			l.tombs = append(l.tombs, n)
+		case kind == kindClaim:
 			l.claims = append(l.claims, n)
-		case kindTmp:
+		case kind == kindTmp:
 			l.temps = append(l.temps, n)
 		}
 	}
 	slices.Sort(l.claims)
+	slices.Sort(l.tombs)
 	slices.Sort(l.temps)
 	return l, nil
 }
@@ -91,6 +105,7 @@ func (f *File) list() (listing, error) {
 // collect removes the files of epochs below holder-keepEpochs. Errors are
 // ignored: what is left is removed by a later holder.
 func (f *File) collect(holder uint64) {
+	f.at("collect:side")
 	ents, err := os.ReadDir(f.side)
 	if err != nil {
 		return

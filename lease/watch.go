@@ -28,14 +28,26 @@ func (l *fileLease) listen(epoch uint64) {
 	if len(path) > maxSockPath {
 		return
 	}
+	l.f.at("listen:sock")
 	_ = os.Remove(path)
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
 		return
 	}
+	if l.f.track != nil {
+		l.f.track(ln)
+	}
 	n := &notifier{ln: ln, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
 	go n.accept()
 	l.n = n
+}
+
+// closeNotifier stops the notifier, ending every follower's connection.
+func (l *fileLease) closeNotifier() {
+	if l.n != nil {
+		l.f.at("close:sock")
+		l.n.close()
+	}
 }
 
 func (n *notifier) accept() {
