@@ -70,10 +70,11 @@ type File struct {
 	// does when a process dies.
 	track func(io.Closer)
 	// revert, set only by tests, brings back a fault the protocol once
-	// had, to show that the tests find it: skipping an epoch without its
-	// tombstone; patience that restarts whenever another epoch is found
-	// held; a renewal that gives up on any later claim.
-	revert struct{ tombstones, patience, contested bool }
+	// had, to show that the tests find it: lockNext skipping an epoch
+	// without its tombstone, with a patience that restarted whenever it
+	// found another epoch held and outlived changes of the lease; a
+	// renewal giving up on any later claim.
+	revert struct{ lockNext, contested bool }
 }
 
 // at marks a step of the protocol; see hook.
@@ -239,7 +240,7 @@ func (f *File) observe(s snapshot, now time.Time) {
 	if !f.seenOnce || !f.unchanged(s) {
 		f.seen, f.seenExists, f.seenTop, f.seenAt, f.seenOnce = s.raw, s.exists, s.top(), now, true
 		f.suspect = 0
-		if !f.revert.patience {
+		if !f.revert.lockNext {
 			f.contested, f.contestedAt = 0, time.Time{}
 		}
 	}
@@ -328,8 +329,8 @@ func (f *File) TryAcquire(ctx context.Context, c Candidate) (Lease, Record, erro
 	l, err := f.claim(epoch, live, c, expired, probes)
 	if err != nil {
 		_ = f.unlock(live)
-		if errors.Is(err, ErrHeld) || errors.Is(err, ErrLost) {
-			return held()
+		if errors.Is(err, ErrHeld) || errors.Is(err, ErrLost) || errors.Is(err, errContested) {
+			return held() // a later epoch was claimed meanwhile
 		}
 		return nil, s.holder(), err
 	}
@@ -377,9 +378,12 @@ func (f *File) probeGone(claims []uint64, from uint64) ([]*flock.Flock, bool) {
 	return locks, len(locks) > 0
 }
 
+// unlockAll drops those of locks that are still held.
 func (f *File) unlockAll(locks []*flock.Flock) {
 	for _, l := range locks {
-		_ = f.unlock(l)
+		if l.Locked() || l.RLocked() {
+			_ = f.unlock(l)
+		}
 	}
 }
 
@@ -428,14 +432,14 @@ func (f *File) lockNext(first uint64) (uint64, *flock.Flock, error) {
 			f.contested, f.contestedAt = 0, time.Time{}
 			return n, l, nil
 		}
-		if f.contestedAt.IsZero() || (f.revert.patience && f.contested != n) {
+		if f.contestedAt.IsZero() || (f.revert.lockNext && f.contested != n) {
 			f.contestedAt = now
 		}
 		if now.Sub(f.contestedAt) < f.ttl {
 			f.contested = n
 			return 0, nil, nil
 		}
-		if f.revert.tombstones {
+		if f.revert.lockNext {
 			continue
 		}
 		if err := f.tombstone(n); err != nil {

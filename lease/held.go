@@ -106,7 +106,8 @@ var errContested = errors.New("lease: a later epoch is being claimed")
 // A later claim ends the tenure (ErrLost) once its claimant has published;
 // until then the claimant may still withdraw, after a takeover by expiry
 // that found this holder renewing, so publish fails with errContested and
-// leaves the tenure to its deadline.
+// leaves the tenure to its deadline. The same holds when the claimant has
+// taken the staged record away.
 func (l *fileLease) publish(rec Record) error {
 	f := l.f
 	l.seq++
@@ -135,7 +136,12 @@ func (l *fileLease) publish(rec Record) error {
 	f.at("rename:record")
 	if err := rename(tmp, f.path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("%w: staged record taken away by a successor", ErrLost)
+			// A later claimant took the staged record away; it may yet
+			// withdraw, as above.
+			if f.revert.contested || f.successorPublished(rec.Epoch) {
+				return fmt.Errorf("%w: staged record taken away by a successor", ErrLost)
+			}
+			return fmt.Errorf("%w: staged record taken away by a later claimant", errContested)
 		}
 		return fmt.Errorf("lease: publish %s: %w", f.path, err)
 	}

@@ -25,7 +25,9 @@ var (
 type Store interface {
 	// TryAcquire makes one attempt to become the holder. It succeeds, with
 	// a Lease whose epoch is greater than any issued before, only when no
-	// other holder can still be live. Otherwise it returns ErrHeld (wrapped)
+	// other holder can still be live. The tenure is valid for a TTL from
+	// when the call began, as after Renew: an attempt that was paused for
+	// longer may return a Lease that is already over. Otherwise it returns ErrHeld (wrapped)
 	// together with the current holder's record, or the zero Record when
 	// there is no readable one. Other errors are faults of the store.
 	TryAcquire(ctx context.Context, c Candidate) (Lease, Record, error)
