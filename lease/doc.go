@@ -55,6 +55,13 @@
 // expired, if a candidate froze holding the next epoch: two TTLs in all,
 // plus the time between its attempts.
 //
+// A record deleted or damaged is replaced by the holder's next renewal,
+// and epochs survive it. A record damaged again to the very state a
+// follower saw before (deleted twice, or the same bytes written twice)
+// around a renewal that the follower did not read looks unchanged to it,
+// so its expiry clock does not restart: do not let a program delete or
+// rewrite the record repeatedly.
+//
 // On Windows, where a file open for reading cannot be renamed over, a
 // participant frozen while reading the record blocks renewals and
 // takeovers until it resumes; use the File there only where that is
