@@ -160,9 +160,16 @@ func TestLossShutsDownWithExitCode(t *testing.T) {
 	a.RequireStart()
 	wait(t, r.up, "owned component start")
 
-	// Another instance claims the next epoch: the owner's next renewal
-	// finds it and the tenure is lost.
-	if err := os.WriteFile(filepath.Join(path+".d", "claim.2"), nil, 0o600); err != nil {
+	// Another instance claims the next epoch and publishes its record:
+	// the owner's next renewal finds them and the tenure is lost.
+	rec, err := lease.EncodeRecord(lease.Record{Version: 1, InstanceID: "successor", Epoch: 2, TTL: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(path+".d", "claim.2"), rec, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, rec, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	select {
