@@ -12,6 +12,12 @@
 //	owner.endpoint        OWNER_ENDPOINT         ""
 //	owner.backend         OWNER_BACKEND          ""
 //
+// A relative lease path in a file is taken from the directory of that file
+// (after following symbolic links to it), as docker compose does, so that
+// every process that reads the file uses the same lease whatever its working
+// directory; in the environment, which has no such directory, a relative
+// path is an error. Load returns an absolute, cleaned LeasePath.
+//
 // Durations are strings with a unit ("10s", "500ms"); a bare number is an
 // error, not nanoseconds. Unknown keys under owner: and unknown OWNER_
 // variables are errors, so that a typo does not pass silently. Every error
@@ -65,18 +71,16 @@ type Options struct {
 // A key is one setting, by its YAML key and its variable.
 type key struct {
 	yaml, env string
-	set       func(c *owner.Config, v string) error
+	set       func(c *owner.Config, v string, s setting) error
 }
 
 var keys = []key{
-	{"lease_path", "LEASE_PATH", func(c *owner.Config, v string) error {
-		if v == "" {
-			return errors.New("must not be empty")
-		}
-		c.LeasePath = v
-		return nil
+	{"lease_path", "LEASE_PATH", func(c *owner.Config, v string, s setting) error {
+		p, err := leasePath(v, s.dir)
+		c.LeasePath = p
+		return err
 	}},
-	{"ttl", "TTL", func(c *owner.Config, v string) error {
+	{"ttl", "TTL", func(c *owner.Config, v string, _ setting) error {
 		d, err := duration(v)
 		if err == nil && d <= 0 {
 			err = errors.New("must be positive")
@@ -84,7 +88,7 @@ var keys = []key{
 		c.TTL = d
 		return err
 	}},
-	{"renew_interval", "RENEW_INTERVAL", func(c *owner.Config, v string) error {
+	{"renew_interval", "RENEW_INTERVAL", func(c *owner.Config, v string, _ setting) error {
 		d, err := duration(v)
 		if err == nil && d < 0 {
 			err = errors.New("must not be negative")
@@ -92,8 +96,27 @@ var keys = []key{
 		c.RenewInterval = d
 		return err
 	}},
-	{"endpoint", "ENDPOINT", func(c *owner.Config, v string) error { c.Endpoint = v; return nil }},
-	{"backend", "BACKEND", func(c *owner.Config, v string) error { c.Backend = v; return nil }},
+	{"endpoint", "ENDPOINT", func(c *owner.Config, v string, _ setting) error { c.Endpoint = v; return nil }},
+	{"backend", "BACKEND", func(c *owner.Config, v string, _ setting) error { c.Backend = v; return nil }},
+}
+
+// leasePath makes a configured lease path absolute: a relative one is
+// taken from dir, the directory of the file that gave it; "" for the
+// environment, where it is an error.
+func leasePath(v, dir string) (string, error) {
+	switch {
+	case v == "":
+		return "", errors.New("must not be empty")
+	case filepath.IsAbs(v):
+		return filepath.Clean(v), nil
+	case dir != "":
+		return filepath.Join(dir, v), nil
+	}
+	const msg = "is relative, and the environment has no directory to take it from, so each process would take its own; write an absolute path"
+	if abs, err := filepath.Abs(v); err == nil {
+		return "", fmt.Errorf("%s, such as %q", msg, abs)
+	}
+	return "", errors.New(msg)
 }
 
 func duration(v string) (time.Duration, error) {
@@ -109,6 +132,7 @@ type setting struct {
 	value  string
 	source string // "environment", or the file
 	name   string // the key as written there
+	dir    string // the file's directory, for relative paths; "" for the environment
 }
 
 // Load returns the configuration from the layers in opts, validated, with
@@ -129,7 +153,7 @@ func Load(opts Options) (owner.Config, error) {
 	if environ == nil {
 		environ = os.Environ()
 	}
-	if err := loadEnv(environ, "environment", got); err != nil {
+	if err := loadEnv(environ, "environment", "", got); err != nil {
 		return owner.Config{}, err
 	}
 	for _, k := range keys {
@@ -137,7 +161,7 @@ func Load(opts Options) (owner.Config, error) {
 		if !ok {
 			continue
 		}
-		if err := k.set(&cfg, s.value); err != nil {
+		if err := k.set(&cfg, s.value, s); err != nil {
 			return owner.Config{}, fmt.Errorf("config: %s: %s = %q %v", s.source, s.name, s.value, err)
 		}
 	}
@@ -146,6 +170,9 @@ func Load(opts Options) (owner.Config, error) {
 		return owner.Config{}, fmt.Errorf("config: %s = %v (%s) must be shorter than %s = %v (%s)",
 			or(r.name, "renew_interval"), cfg.RenewInterval, or(r.source, "default"),
 			or(t.name, "ttl"), cfg.TTL, or(t.source, "default"))
+	}
+	if cfg.LeasePath, err = filepath.Abs(cfg.LeasePath); err != nil {
+		return owner.Config{}, fmt.Errorf("config: lease path %s: %w", cfg.LeasePath, err)
 	}
 	return cfg.Validate()
 }
@@ -164,6 +191,10 @@ func loadFile(path string, got map[string]setting) error {
 		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
 			return fmt.Errorf("config: %s: %w", path, err)
 		}
+		dir, err := dirOf(path)
+		if err != nil {
+			return err
+		}
 		if !k.Exists(Section) {
 			return nil
 		}
@@ -179,7 +210,7 @@ func loadFile(path string, got map[string]setting) error {
 			if !ok {
 				return fmt.Errorf("config: %s: %s = %v is %s; write a string (durations need a unit, such as \"10s\")", path, full, v, kindOf(v))
 			}
-			got[name] = setting{value: s, source: path, name: full}
+			got[name] = setting{value: s, source: path, name: full, dir: dir}
 		}
 		return nil
 	case ".env":
@@ -187,18 +218,36 @@ func loadFile(path string, got map[string]setting) error {
 		if err := k.Load(file.Provider(path), dotenv.Parser()); err != nil {
 			return fmt.Errorf("config: %s: %w", path, err)
 		}
+		dir, err := dirOf(path)
+		if err != nil {
+			return err
+		}
 		var environ []string
 		for name, v := range k.All() {
 			environ = append(environ, fmt.Sprintf("%s=%v", name, v))
 		}
-		return loadEnv(environ, path, got)
+		return loadEnv(environ, path, dir, got)
 	default:
 		return fmt.Errorf("config: %s: unknown file type %q; use .yaml, .yml or .env", path, ext)
 	}
 }
 
-// loadEnv reads the OWNER_ variables of environ.
-func loadEnv(environ []string, source string, got map[string]setting) error {
+// dirOf returns the directory of the file at path, absolute and after
+// following symbolic links: the one file, however a process named it.
+func dirOf(path string) (string, error) {
+	real, err := filepath.EvalSymlinks(path)
+	if err == nil {
+		real, err = filepath.Abs(real)
+	}
+	if err != nil {
+		return "", fmt.Errorf("config: %s: %w", path, err)
+	}
+	return filepath.Dir(real), nil
+}
+
+// loadEnv reads the OWNER_ variables of environ, which come from source:
+// "environment", or a .env file in dir.
+func loadEnv(environ []string, source, dir string, got map[string]setting) error {
 	k := koanf.New(".")
 	err := k.Load(env.Provider(".", env.Opt{
 		Prefix:      EnvPrefix,
@@ -212,7 +261,7 @@ func loadEnv(environ []string, source string, got map[string]setting) error {
 		if !known(yamlKey) || EnvPrefix+strings.ToUpper(yamlKey) != name {
 			return fmt.Errorf("config: %s: unknown variable %s (known: %s)", source, name, knownEnv())
 		}
-		got[yamlKey] = setting{value: fmt.Sprint(v), source: source, name: name}
+		got[yamlKey] = setting{value: fmt.Sprint(v), source: source, name: name, dir: dir}
 	}
 	return nil
 }

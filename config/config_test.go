@@ -103,6 +103,94 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+// A relative lease path in a file is taken from the file's directory: the
+// same lease from any working directory, however the file is reached.
+func TestRelativeLeasePathInFile(t *testing.T) {
+	root, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"a", "b", "links"} {
+		if err := os.Mkdir(filepath.Join(root, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(root, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("owner.yaml", "owner:\n  lease_path: run/owner.lease\n")
+	write("owner.env", "OWNER_LEASE_PATH=./run/../run/env.lease\n")
+	if err := os.Symlink(filepath.Join(root, "owner.yaml"), filepath.Join(root, "links", "owner.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(root, "run", "owner.lease")
+	for _, tc := range []struct {
+		name, cwd, file, want string
+	}{
+		{"from a", "a", filepath.Join("..", "owner.yaml"), want},
+		{"from b", "b", filepath.Join("..", "owner.yaml"), want},
+		{"from the file's directory", ".", "owner.yaml", want},
+		{"absolute file name", "a", filepath.Join(root, "owner.yaml"), want},
+		{"through a symbolic link", "a", filepath.Join("..", "links", "owner.yaml"), want},
+		{"dotenv", "b", filepath.Join("..", "owner.env"), filepath.Join(root, "run", "env.lease")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Chdir(filepath.Join(root, tc.cwd))
+			got, err := Load(Options{File: tc.file, Environ: []string{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.LeasePath != tc.want {
+				t.Fatalf("LeasePath %q, want %q", got.LeasePath, tc.want)
+			}
+		})
+	}
+}
+
+func TestLeasePathIsAbsoluteAndClean(t *testing.T) {
+	dir := t.TempDir()
+	abs := filepath.Join(dir, "x", "owner.lease")
+	messy := strings.Join([]string{dir, "y", "..", "x", ".", "owner.lease"}, string(filepath.Separator))
+	yml := writeFile(t, "owner.yaml", "owner:\n  lease_path: "+messy+"\n")
+	got, err := Load(Options{File: yml, Environ: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.LeasePath != abs {
+		t.Fatalf("LeasePath %q, want %q", got.LeasePath, abs)
+	}
+	for _, opts := range []Options{{Environ: []string{}, App: "app"}, {Environ: []string{}, App: "app", DataRoot: "data"}} {
+		got, err := Load(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !filepath.IsAbs(got.LeasePath) || filepath.Clean(got.LeasePath) != got.LeasePath {
+			t.Errorf("default LeasePath %q is not absolute and clean", got.LeasePath)
+		}
+	}
+}
+
+// The environment has no directory, so a relative path there is an error
+// that shows the absolute path to write instead.
+func TestRelativeLeasePathInEnvironment(t *testing.T) {
+	abs, err := filepath.Abs(filepath.Join("run", "owner.lease"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(Options{Environ: []string{"OWNER_LEASE_PATH=" + filepath.Join("run", "owner.lease")}, App: "app"})
+	if err == nil {
+		t.Fatal("Load accepted a relative path from the environment")
+	}
+	for _, w := range []string{"environment", `OWNER_LEASE_PATH = "` + filepath.Join("run", "owner.lease") + `"`, "is relative", "absolute path", abs} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not say %q", err, w)
+		}
+	}
+}
+
 func TestDefaultLeasePath(t *testing.T) {
 	t.Setenv("XDG_STATE_HOME", "/state")
 	a, _ := DefaultLeasePath("app", "/data/one")
