@@ -20,8 +20,12 @@
 //
 // Durations are strings with a unit ("10s", "500ms"); a bare number is an
 // error, not nanoseconds. Unknown keys under owner: and unknown OWNER_
-// variables are errors, so that a typo does not pass silently. Every error
-// names the source (the file or "environment"), the key and the bad value.
+// variables in a file are errors, so that a typo does not pass silently:
+// the file is the application's. The environment belongs to the whole
+// machine, so an unknown OWNER_ variable there is ignored, and reported as
+// a [Warning] by [LoadWithWarnings] when its name is close to a known one
+// (OWNER_TLL for OWNER_TTL). Every error names the source (the file or
+// "environment"), the key and the bad value.
 package config
 
 import (
@@ -135,26 +139,52 @@ type setting struct {
 	dir    string // the file's directory, for relative paths; "" for the environment
 }
 
+// A Warning is a variable of the environment that Load ignored although
+// its name is close to one it reads: likely a typo.
+type Warning struct {
+	// Variable is the name found in the environment, such as OWNER_TLL.
+	Variable string
+	// Closest is the variable Load reads that it is closest to, such as
+	// OWNER_TTL.
+	Closest string
+}
+
+// String says what happened in one line, for a person.
+func (w Warning) String() string {
+	return fmt.Sprintf("config: environment: unknown variable %s ignored; did you mean %s?", w.Variable, w.Closest)
+}
+
 // Load returns the configuration from the layers in opts, validated, with
-// defaults applied.
+// defaults applied. It drops the warnings; an application that can show
+// them calls LoadWithWarnings.
 func Load(opts Options) (owner.Config, error) {
+	cfg, _, err := LoadWithWarnings(opts)
+	return cfg, err
+}
+
+// LoadWithWarnings is Load, and also returns a Warning, in the order of
+// their names, for each variable of the environment that it ignored but
+// whose name is close to one it reads. The warnings are for the caller to
+// show; they are nil when there is an error.
+func LoadWithWarnings(opts Options) (owner.Config, []Warning, error) {
 	path, err := DefaultLeasePath(opts.App, opts.DataRoot)
 	if err != nil {
-		return owner.Config{}, err
+		return owner.Config{}, nil, err
 	}
 	cfg := owner.Config{LeasePath: path, TTL: DefaultTTL}
 	got := map[string]setting{}
 	if opts.File != "" {
 		if err := loadFile(opts.File, got); err != nil {
-			return owner.Config{}, err
+			return owner.Config{}, nil, err
 		}
 	}
 	environ := opts.Environ
 	if environ == nil {
 		environ = os.Environ()
 	}
-	if err := loadEnv(environ, "environment", "", got); err != nil {
-		return owner.Config{}, err
+	warnings, err := loadEnv(environ, "environment", "", got)
+	if err != nil {
+		return owner.Config{}, nil, err
 	}
 	for _, k := range keys {
 		s, ok := got[k.yaml]
@@ -162,19 +192,24 @@ func Load(opts Options) (owner.Config, error) {
 			continue
 		}
 		if err := k.set(&cfg, s.value, s); err != nil {
-			return owner.Config{}, fmt.Errorf("config: %s: %s = %q %v", s.source, s.name, s.value, err)
+			return owner.Config{}, nil, fmt.Errorf("config: %s: %s = %q %v", s.source, s.name, s.value, err)
 		}
 	}
 	if cfg.RenewInterval >= cfg.TTL {
 		r, t := got["renew_interval"], got["ttl"]
-		return owner.Config{}, fmt.Errorf("config: %s = %v (%s) must be shorter than %s = %v (%s)",
+		return owner.Config{}, nil, fmt.Errorf("config: %s = %v (%s) must be shorter than %s = %v (%s)",
 			or(r.name, "renew_interval"), cfg.RenewInterval, or(r.source, "default"),
 			or(t.name, "ttl"), cfg.TTL, or(t.source, "default"))
 	}
-	if cfg.LeasePath, err = filepath.Abs(cfg.LeasePath); err != nil {
-		return owner.Config{}, fmt.Errorf("config: lease path %s: %w", cfg.LeasePath, err)
+	abs, err := filepath.Abs(cfg.LeasePath)
+	if err != nil {
+		return owner.Config{}, nil, fmt.Errorf("config: lease path %s: %w", cfg.LeasePath, err)
 	}
-	return cfg.Validate()
+	cfg.LeasePath = abs
+	if cfg, err = cfg.Validate(); err != nil {
+		return owner.Config{}, nil, err
+	}
+	return cfg, warnings, nil
 }
 
 func or(s, def string) string {
@@ -226,7 +261,8 @@ func loadFile(path string, got map[string]setting) error {
 		for name, v := range k.All() {
 			environ = append(environ, fmt.Sprintf("%s=%v", name, v))
 		}
-		return loadEnv(environ, path, dir, got)
+		_, err = loadEnv(environ, path, dir, got)
+		return err
 	default:
 		return fmt.Errorf("config: %s: unknown file type %q; use .yaml, .yml or .env", path, ext)
 	}
@@ -246,24 +282,76 @@ func dirOf(path string) (string, error) {
 }
 
 // loadEnv reads the OWNER_ variables of environ, which come from source:
-// "environment", or a .env file in dir.
-func loadEnv(environ []string, source, dir string, got map[string]setting) error {
+// "environment" (dir is ""), or a .env file in dir. An unknown variable is an error in
+// a file, which is the application's; the environment belongs to the whole
+// machine, so there it is ignored, with a warning if its name is close to
+// a known one.
+func loadEnv(environ []string, source, dir string, got map[string]setting) ([]Warning, error) {
 	k := koanf.New(".")
 	err := k.Load(env.Provider(".", env.Opt{
 		Prefix:      EnvPrefix,
 		EnvironFunc: func() []string { return environ },
 	}), nil)
 	if err != nil {
-		return fmt.Errorf("config: %s: %w", source, err)
+		return nil, fmt.Errorf("config: %s: %w", source, err)
 	}
+	var warnings []Warning
 	for name, v := range k.All() {
 		yamlKey := strings.ToLower(strings.TrimPrefix(name, EnvPrefix))
-		if !known(yamlKey) || EnvPrefix+strings.ToUpper(yamlKey) != name {
-			return fmt.Errorf("config: %s: unknown variable %s (known: %s)", source, name, knownEnv())
+		if known(yamlKey) && EnvPrefix+strings.ToUpper(yamlKey) == name {
+			got[yamlKey] = setting{value: fmt.Sprint(v), source: source, name: name, dir: dir}
+			continue
 		}
-		got[yamlKey] = setting{value: fmt.Sprint(v), source: source, name: name, dir: dir}
+		if fromFile := dir != ""; fromFile {
+			return nil, fmt.Errorf("config: %s: unknown variable %s (known: %s)", source, name, knownEnv())
+		}
+		if c, ok := closest(name); ok {
+			warnings = append(warnings, Warning{Variable: name, Closest: c})
+		}
 	}
-	return nil
+	slices.SortFunc(warnings, func(a, b Warning) int { return strings.Compare(a.Variable, b.Variable) })
+	return warnings, nil
+}
+
+// closest returns the known variable that name is a likely typo of: one
+// within a few edits of it (one for a short name, a quarter of its length
+// for a longer one), ignoring case.
+func closest(name string) (string, bool) {
+	got := strings.ToUpper(strings.TrimPrefix(name, EnvPrefix))
+	best, bestD := "", -1
+	for _, k := range keys {
+		d := editDistance(got, k.env)
+		if d <= max(1, len(k.env)/4) && (bestD < 0 || d < bestD) {
+			best, bestD = EnvPrefix+k.env, d
+		}
+	}
+	return best, bestD >= 0
+}
+
+// editDistance is the number of insertions, deletions, substitutions and
+// swaps of adjacent bytes that turn a into b (optimal string alignment).
+func editDistance(a, b string) int {
+	prev2 := make([]int, len(b)+1) // row i-2
+	prev := make([]int, len(b)+1)  // row i-1
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }
 
 func kindOf(v any) string {

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -72,11 +73,13 @@ func TestLoadErrors(t *testing.T) {
 		{"bad yaml", "owner: [\n", ".yaml", nil, []string{"owner.yaml"}},
 		{"bad duration", "owner:\n  ttl: soon\n", ".yaml", nil, []string{"owner.ttl = \"soon\"", "not a duration"}},
 		{"env bare number", "", "", []string{"OWNER_TTL=10"}, []string{"environment", "OWNER_TTL = \"10\"", "unit"}},
-		{"env typo", "", "", []string{"OWNER_TLL=1s"}, []string{"environment", "unknown variable OWNER_TLL"}},
+		{"env typo and bad value", "", "", []string{"OWNER_TLL=1s", "OWNER_ENDPOINT=x", "OWNER_RENEW_INTERVAL=often"}, []string{"environment", `OWNER_RENEW_INTERVAL = "often"`, "not a duration"}},
 		{"negative ttl", "", "", []string{"OWNER_TTL=-1s"}, []string{"OWNER_TTL = \"-1s\" must be positive"}},
 		{"empty path", "", "", []string{"OWNER_LEASE_PATH="}, []string{"OWNER_LEASE_PATH = \"\" must not be empty"}},
 		{"renew not below ttl", "owner:\n  ttl: 2s\n", ".yaml", []string{"OWNER_RENEW_INTERVAL=2s"}, []string{"OWNER_RENEW_INTERVAL = 2s (environment) must be shorter than owner.ttl = 2s", "owner.yaml"}},
 		{"dotenv typo", "OWNER_TIMEOUT=1s\n", ".env", nil, []string{"owner.env", "unknown variable OWNER_TIMEOUT"}},
+		{"dotenv near miss", "OWNER_TLL=1s\n", ".env", nil, []string{"owner.env", "unknown variable OWNER_TLL", "known: OWNER_LEASE_PATH, OWNER_TTL"}},
+		{"dotenv unrelated", "OWNER_EMAIL=me@example.com\n", ".env", nil, []string{"owner.env", "unknown variable OWNER_EMAIL"}},
 		{"unknown file type", "x", ".toml", nil, []string{"owner.toml", "unknown file type"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -187,6 +190,75 @@ func TestRelativeLeasePathInEnvironment(t *testing.T) {
 	for _, w := range []string{"environment", `OWNER_LEASE_PATH = "` + filepath.Join("run", "owner.lease") + `"`, "is relative", "absolute path", abs} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error %q does not say %q", err, w)
+		}
+	}
+}
+
+// The environment is the machine's: an unknown OWNER_ variable there is
+// ignored, with a warning only when it looks like a typo of a known one.
+func TestUnknownVariablesInEnvironment(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		environ []string
+		want    []Warning
+	}{
+		{"unrelated", []string{"OWNER_EMAIL=me@example.com", "OWNER_ID=7", "OWNER_NAME=me", "OWNER_=x", "OWNER_HOME=/home/me"}, nil},
+		{"transposed", []string{"OWNER_TLL=1s"}, []Warning{{"OWNER_TLL", "OWNER_TTL"}}},
+		{"lower case", []string{"OWNER_ttl=1s"}, []Warning{{"OWNER_ttl", "OWNER_TTL"}}},
+		{"missing underscore", []string{"OWNER_RENEWINTERVAL=1s"}, []Warning{{"OWNER_RENEWINTERVAL", "OWNER_RENEW_INTERVAL"}}},
+		{"swapped letters", []string{"OWNER_LEASE_PAHT=/x"}, []Warning{{"OWNER_LEASE_PAHT", "OWNER_LEASE_PATH"}}},
+		{"plural", []string{"OWNER_ENDPOINTS=x"}, []Warning{{"OWNER_ENDPOINTS", "OWNER_ENDPOINT"}}},
+		{"several, sorted, among unrelated ones", []string{"OWNER_TTLS=1s", "OWNER_EMAIL=x", "OWNER_BAKEND=x", "PATH=/bin"},
+			[]Warning{{"OWNER_BAKEND", "OWNER_BACKEND"}, {"OWNER_TTLS", "OWNER_TTL"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, warnings, err := LoadWithWarnings(Options{Environ: tc.environ, App: "app"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(warnings, tc.want) {
+				t.Fatalf("warnings %v, want %v", warnings, tc.want)
+			}
+			if cfg.TTL != DefaultTTL || cfg.Endpoint != "" || cfg.Backend != "" {
+				t.Fatalf("an unknown variable was read: %+v", cfg)
+			}
+			if _, err := Load(Options{Environ: tc.environ, App: "app"}); err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+		})
+	}
+}
+
+func TestWarningString(t *testing.T) {
+	got := Warning{Variable: "OWNER_TLL", Closest: "OWNER_TTL"}.String()
+	want := "config: environment: unknown variable OWNER_TLL ignored; did you mean OWNER_TTL?"
+	if got != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0},
+		{"TTL", "TTL", 0},
+		{"TLL", "TTL", 1},
+		{"TLT", "TTL", 1}, // a swap
+		{"TT", "TTL", 1},
+		{"TTLS", "TTL", 1},
+		{"", "TTL", 3},
+		{"EMAIL", "TTL", 4},
+		{"RENEWINTERVAL", "RENEW_INTERVAL", 1},
+		{"ENDPIONT", "ENDPOINT", 1},
+		{"CA", "ABC", 3}, // optimal string alignment, not full Damerau
+	} {
+		if got := editDistance(tc.a, tc.b); got != tc.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+		if got := editDistance(tc.b, tc.a); got != tc.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.b, tc.a, got, tc.want)
 		}
 	}
 }
