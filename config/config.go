@@ -3,7 +3,10 @@
 //
 // Layers, later wins: the defaults; a file, YAML (.yaml, .yml) with the keys
 // under "owner:", or dotenv (.env) with the same variables as the
-// environment; then the process environment.
+// environment; then the process environment. The variables start with
+// OWNER_, or with the prefix an application gives in Options.EnvPrefix
+// (MYAPP_OWNER_TTL), so that two libraries or two leases in one process
+// never read each other's.
 //
 //	YAML key              variable               default
 //	owner.lease_path      OWNER_LEASE_PATH       see DefaultLeasePath
@@ -48,7 +51,8 @@ import (
 	"github.com/leasehold/leasehold/owner"
 )
 
-// EnvPrefix starts every environment variable this package reads.
+// EnvPrefix starts every environment variable this package reads, unless
+// Options.EnvPrefix names another prefix.
 const EnvPrefix = "OWNER_"
 
 // Section is the YAML key under which the settings live.
@@ -70,6 +74,26 @@ type Options struct {
 	// DataRoot, if set, makes the default lease path one per data root:
 	// instances that share a data root elect one owner.
 	DataRoot string
+	// EnvPrefix starts the names of the variables read from the
+	// environment and from a .env file, such as "MYAPP_OWNER_" for
+	// MYAPP_OWNER_TTL; "" means EnvPrefix, "OWNER_". Give each library or
+	// lease in a process its own, so that none reads another's variables.
+	// Letters, digits and underscores, not starting with a digit.
+	EnvPrefix string
+}
+
+// envPrefix returns the prefix that opts says.
+func (opts Options) envPrefix() (string, error) {
+	p := opts.EnvPrefix
+	if p == "" {
+		return EnvPrefix, nil
+	}
+	for i, r := range p {
+		if !(r == '_' || 'A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || i > 0 && '0' <= r && r <= '9') {
+			return "", fmt.Errorf("config: Options.EnvPrefix = %q must be letters, digits and underscores, not starting with a digit", p)
+		}
+	}
+	return p, nil
 }
 
 // A key is one setting, by its YAML key and its variable.
@@ -167,6 +191,10 @@ func Load(opts Options) (owner.Config, error) {
 // whose name is close to one it reads. The warnings are for the caller to
 // show; they are nil when there is an error.
 func LoadWithWarnings(opts Options) (owner.Config, []Warning, error) {
+	prefix, err := opts.envPrefix()
+	if err != nil {
+		return owner.Config{}, nil, err
+	}
 	path, err := DefaultLeasePath(opts.App, opts.DataRoot)
 	if err != nil {
 		return owner.Config{}, nil, err
@@ -174,7 +202,7 @@ func LoadWithWarnings(opts Options) (owner.Config, []Warning, error) {
 	cfg := owner.Config{LeasePath: path, TTL: DefaultTTL}
 	got := map[string]setting{}
 	if opts.File != "" {
-		if err := loadFile(opts.File, got); err != nil {
+		if err := loadFile(opts.File, prefix, got); err != nil {
 			return owner.Config{}, nil, err
 		}
 	}
@@ -182,7 +210,7 @@ func LoadWithWarnings(opts Options) (owner.Config, []Warning, error) {
 	if environ == nil {
 		environ = os.Environ()
 	}
-	warnings, err := loadEnv(environ, "environment", "", got)
+	warnings, err := loadEnv(environ, prefix, "environment", "", got)
 	if err != nil {
 		return owner.Config{}, nil, err
 	}
@@ -219,7 +247,7 @@ func or(s, def string) string {
 	return s
 }
 
-func loadFile(path string, got map[string]setting) error {
+func loadFile(path, prefix string, got map[string]setting) error {
 	switch ext := strings.ToLower(filepath.Ext(path)); ext {
 	case ".yaml", ".yml":
 		k := koanf.New(".")
@@ -261,7 +289,7 @@ func loadFile(path string, got map[string]setting) error {
 		for name, v := range k.All() {
 			environ = append(environ, fmt.Sprintf("%s=%v", name, v))
 		}
-		_, err = loadEnv(environ, path, dir, got)
+		_, err = loadEnv(environ, prefix, path, dir, got)
 		return err
 	default:
 		return fmt.Errorf("config: %s: unknown file type %q; use .yaml, .yml or .env", path, ext)
@@ -281,15 +309,16 @@ func dirOf(path string) (string, error) {
 	return filepath.Dir(real), nil
 }
 
-// loadEnv reads the OWNER_ variables of environ, which come from source:
+// loadEnv reads the variables of environ that start with prefix, which
+// come from source:
 // "environment" (dir is ""), or a .env file in dir. An unknown variable is an error in
 // a file, which is the application's; the environment belongs to the whole
 // machine, so there it is ignored, with a warning if its name is close to
 // a known one.
-func loadEnv(environ []string, source, dir string, got map[string]setting) ([]Warning, error) {
+func loadEnv(environ []string, prefix, source, dir string, got map[string]setting) ([]Warning, error) {
 	k := koanf.New(".")
 	err := k.Load(env.Provider(".", env.Opt{
-		Prefix:      EnvPrefix,
+		Prefix:      prefix,
 		EnvironFunc: func() []string { return environ },
 	}), nil)
 	if err != nil {
@@ -297,15 +326,15 @@ func loadEnv(environ []string, source, dir string, got map[string]setting) ([]Wa
 	}
 	var warnings []Warning
 	for name, v := range k.All() {
-		yamlKey := strings.ToLower(strings.TrimPrefix(name, EnvPrefix))
-		if known(yamlKey) && EnvPrefix+strings.ToUpper(yamlKey) == name {
+		yamlKey := strings.ToLower(strings.TrimPrefix(name, prefix))
+		if known(yamlKey) && prefix+strings.ToUpper(yamlKey) == name {
 			got[yamlKey] = setting{value: fmt.Sprint(v), source: source, name: name, dir: dir}
 			continue
 		}
 		if fromFile := dir != ""; fromFile {
-			return nil, fmt.Errorf("config: %s: unknown variable %s (known: %s)", source, name, knownEnv())
+			return nil, fmt.Errorf("config: %s: unknown variable %s (known: %s)", source, name, knownEnv(prefix))
 		}
-		if c, ok := closest(name); ok {
+		if c, ok := closest(name, prefix); ok {
 			warnings = append(warnings, Warning{Variable: name, Closest: c})
 		}
 	}
@@ -316,13 +345,13 @@ func loadEnv(environ []string, source, dir string, got map[string]setting) ([]Wa
 // closest returns the known variable that name is a likely typo of: one
 // within a few edits of it (one for a short name, a quarter of its length
 // for a longer one), ignoring case.
-func closest(name string) (string, bool) {
-	got := strings.ToUpper(strings.TrimPrefix(name, EnvPrefix))
+func closest(name, prefix string) (string, bool) {
+	got := strings.ToUpper(strings.TrimPrefix(name, prefix))
 	best, bestD := "", -1
 	for _, k := range keys {
 		d := editDistance(got, k.env)
 		if d <= max(1, len(k.env)/4) && (bestD < 0 || d < bestD) {
-			best, bestD = EnvPrefix+k.env, d
+			best, bestD = prefix+k.env, d
 		}
 	}
 	return best, bestD >= 0
@@ -382,10 +411,10 @@ func knownYAML() string {
 	return strings.Join(s, ", ")
 }
 
-func knownEnv() string {
+func knownEnv(prefix string) string {
 	var s []string
 	for _, k := range keys {
-		s = append(s, EnvPrefix+k.env)
+		s = append(s, prefix+k.env)
 	}
 	return strings.Join(s, ", ")
 }

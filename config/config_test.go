@@ -229,6 +229,79 @@ func TestUnknownVariablesInEnvironment(t *testing.T) {
 	}
 }
 
+// An application's own prefix reads only its own variables, from the
+// environment and from a .env file, and names them in warnings and errors.
+func TestEnvPrefix(t *testing.T) {
+	environ := []string{"OWNER_TTL=30s", "OWNER_TLL=1s", "MYAPP_OWNER_TTL=7s", "MYAPP_OWNER_ENDPOINTS=x", "OTHER_OWNER_BACKEND=b"}
+	cfg, warnings, err := LoadWithWarnings(Options{EnvPrefix: "MYAPP_OWNER_", Environ: environ, App: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.TTL != 7*time.Second || cfg.Backend != "" || cfg.Endpoint != "" {
+		t.Fatalf("MYAPP_OWNER_: %+v", cfg)
+	}
+	if want := []Warning{{"MYAPP_OWNER_ENDPOINTS", "MYAPP_OWNER_ENDPOINT"}}; !slices.Equal(warnings, want) {
+		t.Fatalf("warnings %v, want %v", warnings, want)
+	}
+
+	// Two leases in one process, one environment: each reads its own.
+	cfg, _, err = LoadWithWarnings(Options{EnvPrefix: "OTHER_OWNER_", Environ: environ, App: "app"})
+	if err != nil || cfg.Backend != "b" || cfg.TTL != DefaultTTL {
+		t.Fatalf("OTHER_OWNER_: %+v %v", cfg, err)
+	}
+	// The default prefix does not read the others' variables.
+	cfg, warnings, err = LoadWithWarnings(Options{Environ: environ, App: "app"})
+	if err != nil || cfg.TTL != 30*time.Second || cfg.Backend != "" {
+		t.Fatalf("OWNER_: %+v %v", cfg, err)
+	}
+	if want := []Warning{{"OWNER_TLL", "OWNER_TTL"}}; !slices.Equal(warnings, want) {
+		t.Fatalf("warnings %v, want %v", warnings, want)
+	}
+
+	dotenv := writeFile(t, "owner.env", "MYAPP_OWNER_RENEW_INTERVAL=2s\nOWNER_TTL=1s\n")
+	cfg, err = Load(Options{EnvPrefix: "MYAPP_OWNER_", File: dotenv, Environ: []string{}, App: "app"})
+	if err != nil || cfg.RenewInterval != 2*time.Second || cfg.TTL != DefaultTTL {
+		t.Fatalf(".env with MYAPP_OWNER_: %+v %v", cfg, err)
+	}
+
+	for _, tc := range []struct {
+		name   string
+		prefix string
+		file   string // a .env body, or "" for none
+		env    []string
+		want   []string
+	}{
+		{"bad value", "MYAPP_OWNER_", "", []string{"MYAPP_OWNER_TTL=10"}, []string{"environment", `MYAPP_OWNER_TTL = "10"`, "unit"}},
+		{"relative path", "MYAPP_OWNER_", "", []string{"MYAPP_OWNER_LEASE_PATH=x.lease"}, []string{"environment", "MYAPP_OWNER_LEASE_PATH", "is relative"}},
+		{"unknown in .env", "MYAPP_OWNER_", "MYAPP_OWNER_TLL=1s\n", nil, []string{"owner.env", "unknown variable MYAPP_OWNER_TLL", "known: MYAPP_OWNER_LEASE_PATH, MYAPP_OWNER_TTL"}},
+		{"dash", "MY-APP_", "", nil, []string{`Options.EnvPrefix = "MY-APP_"`, "letters, digits and underscores"}},
+		{"leading digit", "1APP_", "", nil, []string{`Options.EnvPrefix = "1APP_"`}},
+		{"equals sign", "A=", "", nil, []string{`Options.EnvPrefix = "A="`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := Options{EnvPrefix: tc.prefix, Environ: tc.env, App: "app"}
+			if opts.Environ == nil {
+				opts.Environ = []string{}
+			}
+			if tc.file != "" {
+				opts.File = writeFile(t, "owner.env", tc.file)
+			}
+			_, err := Load(opts)
+			if err == nil {
+				t.Fatal("Load succeeded")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+	if cfg, err := Load(Options{EnvPrefix: "app2_owner_", Environ: []string{"app2_owner_TTL=3s"}, App: "app"}); err != nil || cfg.TTL != 3*time.Second {
+		t.Errorf("a lower-case prefix: %+v %v", cfg, err)
+	}
+}
+
 func TestWarningString(t *testing.T) {
 	got := Warning{Variable: "OWNER_TLL", Closest: "OWNER_TTL"}.String()
 	want := "config: environment: unknown variable OWNER_TLL ignored; did you mean OWNER_TTL?"
