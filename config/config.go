@@ -8,18 +8,23 @@
 // (MYAPP_OWNER_TTL), so that two libraries or two leases in one process
 // never read each other's.
 //
-//	YAML key              variable               default
-//	owner.lease_path      OWNER_LEASE_PATH       see DefaultLeasePath
-//	owner.ttl             OWNER_TTL              5s
-//	owner.renew_interval  OWNER_RENEW_INTERVAL   ttl/3
-//	owner.endpoint        OWNER_ENDPOINT         ""
-//	owner.backend         OWNER_BACKEND          ""
+//	YAML key                variable                default
+//	owner.lease_path        OWNER_LEASE_PATH        see DefaultLeasePath
+//	owner.ttl               OWNER_TTL               5s
+//	owner.renew_interval    OWNER_RENEW_INTERVAL    ttl/3
+//	owner.endpoint          OWNER_ENDPOINT          ""
+//	owner.backend           OWNER_BACKEND           ""
+//	owner.allow_network_fs  OWNER_ALLOW_NETWORK_FS  false
 //
 // A relative lease path in a file is taken from the directory of that file
 // (after following symbolic links to it), as docker compose does, so that
 // every process that reads the file uses the same lease whatever its working
 // directory; in the environment, which has no such directory, a relative
 // path is an error. Load returns an absolute, cleaned LeasePath.
+//
+// A lease on a network file system is refused when the election starts
+// (see lease.ErrNetworkFS); allow_network_fs: true lifts the refusal, for a
+// file system known to give the guarantees of a local disk.
 //
 // Durations are strings with a unit ("10s", "500ms"); a bare number is an
 // error, not nanoseconds. Unknown keys under owner: and unknown OWNER_
@@ -39,6 +44,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -99,33 +105,42 @@ func (opts Options) envPrefix() (string, error) {
 // A key is one setting, by its YAML key and its variable.
 type key struct {
 	yaml, env string
-	set       func(c *owner.Config, v string, s setting) error
+	boolean   bool // true or false; YAML may write it unquoted
+	set       func(c *owner.Config, s setting) error
 }
 
 var keys = []key{
-	{"lease_path", "LEASE_PATH", func(c *owner.Config, v string, s setting) error {
-		p, err := leasePath(v, s.dir)
+	{"lease_path", "LEASE_PATH", false, func(c *owner.Config, s setting) error {
+		p, err := leasePath(s.value, s.dir)
 		c.LeasePath = p
 		return err
 	}},
-	{"ttl", "TTL", func(c *owner.Config, v string, _ setting) error {
-		d, err := duration(v)
+	{"ttl", "TTL", false, func(c *owner.Config, s setting) error {
+		d, err := duration(s.value)
 		if err == nil && d <= 0 {
 			err = errors.New("must be positive")
 		}
 		c.TTL = d
 		return err
 	}},
-	{"renew_interval", "RENEW_INTERVAL", func(c *owner.Config, v string, _ setting) error {
-		d, err := duration(v)
+	{"renew_interval", "RENEW_INTERVAL", false, func(c *owner.Config, s setting) error {
+		d, err := duration(s.value)
 		if err == nil && d < 0 {
 			err = errors.New("must not be negative")
 		}
 		c.RenewInterval = d
 		return err
 	}},
-	{"endpoint", "ENDPOINT", func(c *owner.Config, v string, _ setting) error { c.Endpoint = v; return nil }},
-	{"backend", "BACKEND", func(c *owner.Config, v string, _ setting) error { c.Backend = v; return nil }},
+	{"endpoint", "ENDPOINT", false, func(c *owner.Config, s setting) error { c.Endpoint = s.value; return nil }},
+	{"backend", "BACKEND", false, func(c *owner.Config, s setting) error { c.Backend = s.value; return nil }},
+	{"allow_network_fs", "ALLOW_NETWORK_FS", true, func(c *owner.Config, s setting) error {
+		b, err := strconv.ParseBool(s.value)
+		if err != nil {
+			return errors.New("is not true or false")
+		}
+		c.AllowNetworkFS = b
+		return nil
+	}},
 }
 
 // leasePath makes a configured lease path absolute: a relative one is
@@ -219,7 +234,7 @@ func LoadWithWarnings(opts Options) (owner.Config, []Warning, error) {
 		if !ok {
 			continue
 		}
-		if err := k.set(&cfg, s.value, s); err != nil {
+		if err := k.set(&cfg, s); err != nil {
 			return owner.Config{}, nil, fmt.Errorf("config: %s: %s = %q %v", s.source, s.name, s.value, err)
 		}
 	}
@@ -266,10 +281,14 @@ func loadFile(path, prefix string, got map[string]setting) error {
 		}
 		for name, v := range k.Cut(Section).All() {
 			full := Section + "." + name
-			if !known(name) {
+			k, ok := lookup(name)
+			if !ok {
 				return fmt.Errorf("config: %s: unknown key %s (known: %s)", path, full, knownYAML())
 			}
-			s, ok := v.(string)
+			s, ok := text(v, k.boolean)
+			if !ok && k.boolean {
+				return fmt.Errorf("config: %s: %s = %v is %s; write true or false", path, full, v, kindOf(v))
+			}
 			if !ok {
 				return fmt.Errorf("config: %s: %s = %v is %s; write a string (durations need a unit, such as \"10s\")", path, full, v, kindOf(v))
 			}
@@ -327,7 +346,7 @@ func loadEnv(environ []string, prefix, source, dir string, got map[string]settin
 	var warnings []Warning
 	for name, v := range k.All() {
 		yamlKey := strings.ToLower(strings.TrimPrefix(name, prefix))
-		if known(yamlKey) && prefix+strings.ToUpper(yamlKey) == name {
+		if _, ok := lookup(yamlKey); ok && prefix+strings.ToUpper(yamlKey) == name {
 			got[yamlKey] = setting{value: fmt.Sprint(v), source: source, name: name, dir: dir}
 			continue
 		}
@@ -399,8 +418,24 @@ func kindOf(v any) string {
 	return fmt.Sprintf("a %T", v)
 }
 
-func known(yamlKey string) bool {
-	return slices.ContainsFunc(keys, func(k key) bool { return k.yaml == yamlKey })
+func lookup(yamlKey string) (key, bool) {
+	i := slices.IndexFunc(keys, func(k key) bool { return k.yaml == yamlKey })
+	if i < 0 {
+		return key{}, false
+	}
+	return keys[i], true
+}
+
+// text returns the YAML value v as the text a variable would hold: v must
+// be a string, or for a boolean key also true or false.
+func text(v any, boolean bool) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case bool:
+		return strconv.FormatBool(v), boolean
+	}
+	return "", false
 }
 
 func knownYAML() string {

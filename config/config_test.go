@@ -29,6 +29,8 @@ owner:
   endpoint: unix:///run/a.sock
 `)
 	dotenv := writeFile(t, "owner.env", "OWNER_TTL=3s\nOWNER_RENEW_INTERVAL=1s\nUNRELATED=1\n")
+	allowYAML := writeFile(t, "allow.yaml", "owner:\n  lease_path: /tmp/x/owner.lease\n  allow_network_fs: true\n")
+	allowQuoted := writeFile(t, "quoted.yaml", "owner:\n  lease_path: /tmp/x/owner.lease\n  allow_network_fs: \"true\"\n")
 	for _, tc := range []struct {
 		name string
 		opts Options
@@ -40,6 +42,12 @@ owner:
 			owner.Config{LeasePath: "/tmp/x/owner.lease", TTL: 30 * time.Second, RenewInterval: 10 * time.Second, Endpoint: "unix:///run/a.sock", Backend: "llama"}},
 		{"dotenv, RENEW_INTERVAL stays one key", Options{File: dotenv, Environ: []string{"OWNER_LEASE_PATH=/l"}},
 			owner.Config{LeasePath: "/l", TTL: 3 * time.Second, RenewInterval: time.Second}},
+		{"network file system allowed in yaml", Options{File: allowYAML, Environ: []string{}},
+			owner.Config{LeasePath: "/tmp/x/owner.lease", TTL: DefaultTTL, RenewInterval: DefaultTTL / 3, AllowNetworkFS: true}},
+		{"quoted in yaml, overridden by the environment", Options{File: allowQuoted, Environ: []string{"OWNER_ALLOW_NETWORK_FS=0"}},
+			owner.Config{LeasePath: "/tmp/x/owner.lease", TTL: DefaultTTL, RenewInterval: DefaultTTL / 3}},
+		{"network file system allowed in the environment", Options{Environ: []string{"OWNER_ALLOW_NETWORK_FS=true"}, App: "app"},
+			owner.Config{TTL: DefaultTTL, RenewInterval: DefaultTTL / 3, AllowNetworkFS: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Load(tc.opts)
@@ -67,6 +75,9 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"bare number", "owner:\n  ttl: 10\n", ".yaml", nil, []string{"owner.yaml", "owner.ttl = 10 is a number", "unit"}},
 		{"boolean", "owner:\n  endpoint: true\n", ".yaml", nil, []string{"owner.endpoint = true is a boolean"}},
+		{"number for a boolean", "owner:\n  allow_network_fs: 1\n", ".yaml", nil, []string{"owner.allow_network_fs = 1 is a number; write true or false"}},
+		{"not a boolean", "owner:\n  allow_network_fs: sometimes\n", ".yaml", nil, []string{`owner.allow_network_fs = "sometimes" is not true or false`}},
+		{"env not a boolean", "", "", []string{"OWNER_ALLOW_NETWORK_FS=yes"}, []string{"environment", `OWNER_ALLOW_NETWORK_FS = "yes" is not true or false`}},
 		{"typo in yaml", "owner:\n  ttll: 10s\n", ".yml", nil, []string{"owner.yml", "unknown key owner.ttll"}},
 		{"nested unknown", "owner:\n  ttl:\n    x: 1\n", ".yaml", nil, []string{"unknown key owner.ttl.x"}},
 		{"owner not a mapping", "owner: 5\n", ".yaml", nil, []string{"owner must be a mapping"}},
@@ -356,7 +367,7 @@ func TestShippedConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.TTL != DefaultTTL || got.RenewInterval != DefaultTTL/3 {
+	if got.TTL != DefaultTTL || got.RenewInterval != DefaultTTL/3 || got.AllowNetworkFS {
 		t.Fatalf("configs/owner.yaml: %+v", got)
 	}
 }
