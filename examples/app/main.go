@@ -68,6 +68,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
+	// Listen for SIGINT and SIGTERM before the start, not after it as Run
+	// alone does: a signal during the start then stops the app cleanly,
+	// releasing the lease, once it has started.
+	app.Wait()
 	app.Run() // exits with the shutdown's code when it is not zero
 }
 
