@@ -16,24 +16,27 @@
 //	owner.backend           OWNER_BACKEND           ""
 //	owner.allow_network_fs  OWNER_ALLOW_NETWORK_FS  false
 //
-// A relative lease path in a file is taken from the directory of that file
-// (after following symbolic links to it), as docker compose does, so that
-// every process that reads the file uses the same lease whatever its working
-// directory; in the environment, which has no such directory, a relative
-// path is an error. Load returns an absolute, cleaned LeasePath.
+// A relative lease path in a file is taken from the directory of that file,
+// as docker compose does with the paths in its files, so that every process
+// that reads the file uses the same lease whatever its working directory.
+// Symbolic links to the file are followed first, so that a link elsewhere
+// does not make a second lease. In the environment, which has no such
+// directory, a relative path is an error. Load returns an absolute, cleaned
+// LeasePath.
 //
-// A lease on a network file system is refused when the election starts
-// (see lease.ErrNetworkFS); allow_network_fs: true lifts the refusal, for a
-// file system known to give the guarantees of a local disk.
+// A lease on a network file system is refused when it is opened (by
+// owner.Join or owner.New, see lease.ErrNetworkFS); allow_network_fs: true
+// lifts the refusal, for a file system known to give the guarantees of a
+// local disk.
 //
 // Durations are strings with a unit ("10s", "500ms"); a bare number is an
-// error, not nanoseconds. Unknown keys under owner: and unknown OWNER_
-// variables in a file are errors, so that a typo does not pass silently:
-// the file is the application's. The environment belongs to the whole
-// machine, so an unknown OWNER_ variable there is ignored, and reported as
-// a [Warning] by [LoadWithWarnings] when its name is close to a known one
-// (OWNER_TLL for OWNER_TTL). Every error names the source (the file or
-// "environment"), the key and the bad value.
+// error, not nanoseconds. In a file, an unknown key under owner: or an
+// unknown variable with the prefix (.env) is an error, so that a typo does
+// not pass silently: the file is the application's. The environment belongs
+// to the whole machine, so an unknown variable with the prefix there is
+// ignored, and reported as a [Warning] by [LoadWithWarnings] when its name
+// is close to a known one (OWNER_TLL for OWNER_TTL). Every error names the
+// source (the file or "environment"), the key and the bad value.
 package config
 
 import (
