@@ -68,7 +68,9 @@
 // acceptable.
 //
 // Only local file systems are supported: network file systems do not give
-// these guarantees for locks, exclusive creation and rename.
+// these guarantees for locks, exclusive creation and rename. [Open] refuses
+// a lease on one it recognises ([ErrNetworkFS]) unless
+// Options.AllowNetworkFS is set.
 //
 // # Files
 //

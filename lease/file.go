@@ -33,6 +33,12 @@ type Options struct {
 	TTL time.Duration
 	// Clock is the time source; nil means the system clock.
 	Clock Clock
+	// AllowNetworkFS lets Open use a lease on a network file system (NFS,
+	// SMB, FUSE, 9P, a remote Windows drive, ...), which it otherwise
+	// refuses with ErrNetworkFS. Set it only for a file system known to
+	// give locks, exclusive creation and rename the guarantees of a local
+	// disk.
+	AllowNetworkFS bool
 }
 
 // File is a Store kept in files on a local file system. Each participant
@@ -124,6 +130,7 @@ var _ Store = (*File)(nil)
 // On Unix it refuses a path that is a symbolic link, and a lease file or
 // directory that is owned by another user or writable by group or others,
 // since another local user could then take over or redirect the lease.
+// It refuses a path on a network file system unless opts.AllowNetworkFS.
 // Every error names the path involved.
 func Open(path string, opts Options) (*File, error) {
 	if path == "" {
@@ -136,6 +143,9 @@ func Open(path string, opts Options) (*File, error) {
 		opts.Clock = clock.System
 	}
 	path = filepath.Clean(path)
+	if err := checkLocal(path, opts.AllowNetworkFS); err != nil {
+		return nil, err
+	}
 	if _, err := prepareDir(filepath.Dir(path), true); err != nil {
 		return nil, err
 	}

@@ -45,6 +45,11 @@ type Config struct {
 	// Backend, if set, is the backend this owner serves, advertised via the
 	// lease record.
 	Backend string
+	// AllowNetworkFS lets the lease be on a network file system, which
+	// Join and New otherwise refuse (lease.ErrNetworkFS). Set it only for a
+	// file system known to give locks, exclusive creation and rename the
+	// guarantees of a local disk.
+	AllowNetworkFS bool
 }
 
 // Validate checks c as Join does and returns it with defaults applied. The
@@ -168,7 +173,7 @@ func newOwner(cfg Config, clk clock.Clock) (*Owner, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := lease.Open(cfg.LeasePath, lease.Options{TTL: cfg.TTL, Clock: clk})
+	store, err := lease.Open(cfg.LeasePath, lease.Options{TTL: cfg.TTL, Clock: clk, AllowNetworkFS: cfg.AllowNetworkFS})
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,8 @@
 //
 // The configuration comes from package config (a YAML or .env file named
 // by a supplied config.Options, and the environment), unless the
-// application supplies a non-zero owner.Config. Logs go to the
-// application's *zap.Logger if the graph has one; the module provides none.
+// application supplies a non-zero owner.Config; the warnings of
+// config.LoadWithWarnings (a variable in the environment that looks like a
+// typo of a known one) are logged. Logs go to the application's
+// *zap.Logger if the graph has one; the module provides none.
 package ownerfx

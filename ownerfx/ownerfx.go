@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 
 	"go.uber.org/fx"
@@ -67,7 +68,8 @@ type Params struct {
 
 	Lifecycle fx.Lifecycle
 	// Config, if non-zero, is used as it is; otherwise config.Load reads
-	// the file and environment that Options names.
+	// the file and environment that Options names, and the warnings it
+	// gives are logged.
 	Config  owner.Config   `optional:"true"`
 	Options config.Options `optional:"true"`
 	Logger  *zap.Logger    `optional:"true"`
@@ -79,9 +81,14 @@ type Params struct {
 func New(p Params) (*owner.Owner, error) {
 	cfg := p.Config
 	if cfg == (owner.Config{}) {
+		var warnings []config.Warning
 		var err error
-		if cfg, err = config.Load(p.Options); err != nil {
+		if cfg, warnings, err = config.LoadWithWarnings(p.Options); err != nil {
 			return nil, err
+		}
+		for _, w := range warnings {
+			named(p.Logger).Warn("unknown variable ignored", zap.String("source", "environment"),
+				zap.String("variable", w.Variable), zap.String("did_you_mean", w.Closest))
 		}
 	}
 	o, err := owner.New(cfg)
@@ -111,11 +118,23 @@ func New(p Params) (*owner.Owner, error) {
 	return o, nil
 }
 
-func logger(l *zap.Logger, o *owner.Owner) *zap.Logger {
+// named returns the module's logger: l, or a no-op one if the application
+// has none.
+func named(l *zap.Logger) *zap.Logger {
 	if l == nil {
 		l = zap.NewNop()
 	}
-	return l.Named("owner").With(zap.String("lease", o.Config().LeasePath), zap.String("id", o.ID()))
+	return l.Named("owner")
+}
+
+// logger is the module's logger for o. It names the lease by its absolute
+// path, so that instances on different lease files are easy to tell apart.
+func logger(l *zap.Logger, o *owner.Owner) *zap.Logger {
+	lease := o.Config().LeasePath
+	if abs, err := filepath.Abs(lease); err == nil {
+		lease = abs
+	}
+	return named(l).With(zap.String("lease", lease), zap.String("id", o.ID()))
 }
 
 type superviseParams struct {

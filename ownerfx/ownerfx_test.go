@@ -285,3 +285,49 @@ func TestOwnedFailureOnTakeoverShutsDown(t *testing.T) {
 	a.RequireStop()
 	checkBothOrNeither(t, r)
 }
+
+// A variable of the environment that looks like a typo is logged as a
+// warning naming the closest known one; an unrelated one is ignored.
+func TestConfigWarningsAreLogged(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "owner.lease")
+	core, logs := observer.New(zap.InfoLevel)
+	environ := []string{"OWNER_LEASE_PATH=" + path, "OWNER_TLL=1s", "OWNER_EMAIL=me@example.com"}
+	a, o := app(t, fx.Supply(config.Options{Environ: environ}, zap.New(core)))
+	a.RequireStart()
+	if o.Holder().TTL != config.DefaultTTL {
+		t.Fatalf("TTL %v: OWNER_TLL was read", o.Holder().TTL)
+	}
+	warned := logs.FilterMessage("unknown variable ignored").All()
+	if len(warned) != 1 {
+		t.Fatalf("warnings: %v", logs.All())
+	}
+	w := warned[0]
+	fields := w.ContextMap()
+	if w.Level != zap.WarnLevel || w.LoggerName != "owner" || fields["variable"] != "OWNER_TLL" ||
+		fields["did_you_mean"] != "OWNER_TTL" || fields["source"] != "environment" {
+		t.Fatalf("warning: %v %s %v", w.Level, w.LoggerName, fields)
+	}
+	a.RequireStop()
+}
+
+// The lease in every log line is the absolute path, even for a relative
+// path in a supplied owner.Config.
+func TestLogsNameAbsoluteLeasePath(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	core, logs := observer.New(zap.InfoLevel)
+	a, _ := app(t, fx.Supply(cfgFor("owner.lease"), zap.New(core)))
+	a.RequireStart()
+	a.RequireStop()
+	joined := logs.FilterMessage("joined").All()
+	if len(joined) != 1 {
+		t.Fatalf("logs: %v", logs.All())
+	}
+	want, err := filepath.Abs("owner.lease")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := joined[0].ContextMap()["lease"]; got != want {
+		t.Fatalf("lease %v, want %s", got, want)
+	}
+}

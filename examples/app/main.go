@@ -11,7 +11,13 @@
 //
 // SIGINT or SIGTERM releases the lease and exits 0; a follower takes over
 // at once. An owner frozen past its TTL and resumed finds its ownership lost
-// and exits with ownerfx.ExitCodeLost (3). A bad configuration exits 2.
+// and exits with ownerfx.ExitCodeLost (3). A bad configuration exits 2; an
+// OWNER_ variable in the environment that looks like a typo of a known one
+// is reported on stderr, and other unknown OWNER_ variables are ignored.
+//
+// A relative lease_path in the configuration file is taken from the file's
+// directory, so copies started from different directories with one file
+// share one lease; each prints the lease's absolute path when it joins.
 package main
 
 import (
@@ -40,10 +46,13 @@ func main() {
 	every := flag.Duration("work", 500*time.Millisecond, "how often the owner writes to the state file")
 	flag.Parse()
 
-	cfg, err := config.Load(config.Options{File: *file, App: "leasehold-example"})
+	cfg, warnings, err := config.LoadWithWarnings(config.Options{File: *file, App: "leasehold-example"})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(os.Stderr, w)
 	}
 	// Serve a status endpoint on loopback and advertise it, unless the
 	// configuration names one.
@@ -68,6 +77,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
+	// Listen for SIGINT and SIGTERM before the start, not after it as Run
+	// alone does: a signal during the start then stops the app cleanly,
+	// releasing the lease, once it has started.
+	app.Wait()
 	app.Run() // exits with the shutdown's code when it is not zero
 }
 
