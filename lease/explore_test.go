@@ -201,7 +201,6 @@ type explorer struct {
 	pct         bool
 	changeAt    map[int]bool
 	step        int
-	hash        uint64
 	res         exploreResult
 }
 
