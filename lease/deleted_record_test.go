@@ -1,0 +1,92 @@
+package lease
+
+import (
+	"os"
+	"testing"
+)
+
+// A follower judges expiry by the record's bytes being unchanged since it
+// first saw them. A missing record is "the same bytes" every time, so if
+// the follower first sees the record missing, the holder renews (which
+// recreates it), and the record is then deleted again, the follower finds
+// it unchanged and takes over by expiry while the holder's renewal is
+// still valid: two tenures valid at once.
+//
+// Here the first absence is the natural one, while the first holder has
+// claimed epoch 1 but not published yet; the only outside act is one
+// deletion of the record, after the holder's renewal.
+func TestDeletedRecordAfterRenewalYieldsTwoOwners(t *testing.T) {
+	path, clk, h, f := pair(t)
+
+	// h claims epoch 1 and stops just before its first publication.
+	begin := clk.Now()
+	resume := freezeAt(t, h, "h", "rename:record")
+	mustHeld(t, f, "f") // f sees the record missing and epoch 1 taken
+	lh, err := resume()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadlineH := begin.Add(ttl) // as package owner counts it
+
+	clk.Advance(ttl / 2)
+	renewBegin := clk.Now()
+	if err := lh.Renew(ctx); err != nil { // a healthy renewal: the record is back
+		t.Fatal(err)
+	}
+	if clk.Now().Before(deadlineH) {
+		deadlineH = renewBegin.Add(ttl)
+	}
+
+	// Someone removes the lease file (a user, a cleanup job).
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+
+	clk.Advance(ttl / 2) // a TTL since f first saw the record missing
+	grantBegin := clk.Now()
+	lf, _, err := f.TryAcquire(ctx, Candidate{InstanceID: "f"})
+	if err != nil {
+		return // not taken over: no overlap
+	}
+	t.Cleanup(func() { lf.Close() })
+	now := clk.Now()
+	if now.Before(deadlineH) && now.Before(grantBegin.Add(ttl)) {
+		t.Fatalf("two tenures valid at once: h at epoch %d valid %v more (renewed %v ago), f granted epoch %d by expiry",
+			lh.Record().Epoch, deadlineH.Sub(now), now.Sub(renewBegin), lf.Record().Epoch)
+	}
+}
+
+// The same with a record that is garbled, twice, with the same bytes (as a
+// tool that writes a fixed placeholder would): the follower never saw the
+// holder's renewal in between.
+func TestGarbledRecordTwiceYieldsTwoOwners(t *testing.T) {
+	path, clk, h, f := pair(t)
+	lh := acquire(t, h, "h")
+	garbage := []byte("{}\n")
+
+	if err := os.WriteFile(path, garbage, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustHeld(t, f, "f") // f first sees the garbage
+
+	clk.Advance(ttl / 2)
+	renewBegin := clk.Now()
+	if err := lh.Renew(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadlineH := renewBegin.Add(ttl)
+	if err := os.WriteFile(path, garbage, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	clk.Advance(ttl / 2)
+	lf, _, err := f.TryAcquire(ctx, Candidate{InstanceID: "f"})
+	if err != nil {
+		return
+	}
+	t.Cleanup(func() { lf.Close() })
+	if now := clk.Now(); now.Before(deadlineH) {
+		t.Fatalf("two tenures valid at once: h at epoch %d valid %v more, f granted epoch %d by expiry",
+			lh.Record().Epoch, deadlineH.Sub(now), lf.Record().Epoch)
+	}
+}
