@@ -12,7 +12,7 @@
 // An epoch is taken by creating its claim exclusively: as a file, made
 // durable before the epoch is used, by the candidate that will hold it;
 // or as a directory, a tombstone, by a participant that skips the epoch
-// (see below). Either way no one can claim it afterwards, so no epoch
+// (see below). Either way no one can hold it afterwards, so no epoch
 // serves two tenures and epochs never go backwards, even if the record is
 // deleted or corrupted or the machine crashes. (A claim withdrawn before
 // its epoch was ever used, because the holder turned out to be alive, may
@@ -22,16 +22,22 @@
 //   - the holder released it, or its process is gone: the holder keeps a
 //     lock for its whole tenure, which the kernel drops when the process
 //     dies, so a follower takes over within a few milliseconds;
-//   - or neither the record nor the latest epoch taken has changed for a
-//     full TTL (the largest of the follower's, the record's and the
-//     claims'), measured on the follower's own monotonic clock from when it
-//     first saw them. Timestamps in the record are informational, so
-//     wall-clock jumps neither expire a lease early nor keep it stuck.
+//   - or neither the record, nor the latest epoch taken, nor the beat of
+//     any claimant from the record's epoch up has changed for a full TTL
+//     (the largest of the follower's, the record's and the claims'),
+//     measured on the follower's own monotonic clock from when it first saw
+//     them. A holder rewrites its beat file after every publication, so a
+//     renewal shows there even if the record was deleted or overwritten
+//     again with what the follower saw before. Timestamps in the record are
+//     informational, so wall-clock jumps neither expire a lease early nor
+//     keep it stuck.
 //
-// A renewal takes effect only if no later epoch has been claimed, and a
-// successor makes the renewals of every earlier holder fail before it
-// relies on the record being unchanged. So a renewal that succeeds always
-// began before anyone else could take over: a holder whose validity ends a
+// A renewal takes effect only if no later epoch has been claimed, neither
+// before its record is renamed into place nor after its beat is written,
+// and a successor makes the renewals of every earlier holder fail before
+// it relies on the record and the beats being unchanged. So a renewal that
+// succeeds always began before anyone else could take over, and showed in
+// the beat before any successor could judge the lease expired: a holder whose validity ends a
 // TTL after the start of its last successful renewal is never valid at the
 // same instant as its successor. A renewal that finds a later claim whose
 // claimant has not published yet fails but leaves the tenure to its
@@ -55,12 +61,8 @@
 // expired, if a candidate froze holding the next epoch: two TTLs in all,
 // plus the time between its attempts.
 //
-// A record deleted or damaged is replaced by the holder's next renewal,
-// and epochs survive it. A record damaged again to the very state a
-// follower saw before (deleted twice, or the same bytes written twice)
-// around a renewal that the follower did not read looks unchanged to it,
-// so its expiry clock does not restart: do not let a program delete or
-// rewrite the record repeatedly.
+// A record deleted or damaged is replaced by the holder's next renewal;
+// epochs and the guarantees survive it.
 //
 // On Windows, where a file open for reading cannot be renamed over, a
 // participant frozen while reading the record blocks renewals and
@@ -76,6 +78,6 @@
 //
 // The file at the lease path always holds the current record, as indented
 // JSON (see [Record]). A sidecar directory beside it, named after it with
-// ".d" added, holds the claims, the locks, staged records and the holder's
-// notification socket. Do not remove it while the lease is in use.
+// ".d" added, holds the claims, the locks, staged records, the beats and
+// the holder's notification socket. Do not remove it while the lease is in use.
 package lease

@@ -195,7 +195,6 @@ type explorer struct {
 	granted     map[uint64]bool
 	topEpoch    uint64            // highest granted
 	topChecked  uint64            // highest epoch that passed Check
-	damaged     bool              // the record was damaged once: see damage
 	published   uint64            // highest epoch the record has shown
 	pendingLoss map[uint64]string // holders told ErrLost before any later epoch was published
 	pct         bool
@@ -343,9 +342,9 @@ func (x *explorer) perturb() {
 		x.freeze(alive[x.rng.IntN(len(alive))])
 	case r < 0.045:
 		x.kill(alive[x.rng.IntN(len(alive))])
-	case r < 0.047 && !x.damaged:
+	case r < 0.055:
 		x.damage()
-	case r < 0.06:
+	case r < 0.068:
 		var idle []*participant
 		for _, p := range alive {
 			if !p.busy && p.lease == nil && !x.frozen(p) {
@@ -600,12 +599,10 @@ func dropFDs(p *participant) {
 	}
 }
 
-// damage deletes the record or writes garbage over it, as a user might,
-// once a schedule: a record damaged again to the same state (deleted
-// twice, or the same bytes) around a renewal that a follower did not read
-// looks unchanged to it, which the package comment excludes.
+// damage deletes the record or writes garbage over it, as a user might:
+// always the same garbage, so that a record damaged again to the state a
+// follower saw before comes up.
 func (x *explorer) damage() {
-	x.damaged = true
 	clear(x.pendingLoss) // a damaged record may make a takeover withdraw
 	if x.rng.IntN(2) == 0 {
 		_ = os.Remove(x.path)

@@ -58,7 +58,10 @@ type File struct {
 	seen        []byte
 	seenExists  bool
 	seenAt      time.Time
-	seenTop     uint64 // the latest epoch taken then
+	seenTop     uint64   // the latest epoch taken then
+	seenBeats   []byte   // the holders' beats then; see snapshot.beats
+	seenClaims  []uint64 // the claims then
+	seenFrom    uint64   // and the lowest epoch whose beat counts
 	seenOnce    bool
 	expireTTL   time.Duration // the TTL the next expiry is judged by
 	watch       uint64        // the epoch whose socket to watch; 0 for none
@@ -213,6 +216,20 @@ type snapshot struct {
 	rec    Record
 	recErr error // why rec is not valid; nil when it is
 	listing
+	// beats holds the beat files of the claims from epoch from() up, each
+	// as its epoch and its bytes: they change with every publication of
+	// those holders, which deleting or damaging the record cannot undo.
+	beats []byte
+}
+
+// from is the lowest epoch whose claimant may hold the lease: the
+// record's, or 0 if the record is not valid or names an epoch above every
+// claim.
+func (s snapshot) from() uint64 {
+	if s.recErr == nil && s.rec.Epoch <= s.top() {
+		return s.rec.Epoch
+	}
+	return 0
 }
 
 // holder returns the record if it is valid, else the zero Record.
@@ -239,7 +256,23 @@ func (f *File) read() (snapshot, error) {
 	if s.listing, err = f.list(); err != nil {
 		return s, err
 	}
+	s.beats = f.readBeats(s.claims, s.from())
 	return s, nil
+}
+
+// readBeats returns the beat files of the claims from epoch from up, each
+// as its epoch and its bytes (none for a missing file).
+func (f *File) readBeats(claims []uint64, from uint64) []byte {
+	var b []byte
+	for _, n := range claims {
+		if n < from {
+			continue
+		}
+		f.at("read:beat")
+		beat, _ := os.ReadFile(f.name(kindBeat, n))
+		b = fmt.Appendf(b, "%d:%q;", n, beat)
+	}
+	return b
 }
 
 // observe notes the lease as seen at now: the expiry clock starts when
@@ -249,6 +282,7 @@ func (f *File) read() (snapshot, error) {
 func (f *File) observe(s snapshot, now time.Time) {
 	if !f.seenOnce || !f.unchanged(s) {
 		f.seen, f.seenExists, f.seenTop, f.seenAt, f.seenOnce = s.raw, s.exists, s.top(), now, true
+		f.seenBeats, f.seenClaims, f.seenFrom = s.beats, s.claims, s.from()
 		f.suspect = 0
 		if !f.revert.lockNext {
 			f.contested, f.contestedAt = 0, time.Time{}
@@ -262,7 +296,7 @@ func (f *File) observe(s snapshot, now time.Time) {
 
 // unchanged reports whether s shows what was observed last.
 func (f *File) unchanged(s snapshot) bool {
-	return s.exists == f.seenExists && bytes.Equal(s.raw, f.seen) && s.top() == f.seenTop
+	return s.exists == f.seenExists && bytes.Equal(s.raw, f.seen) && s.top() == f.seenTop && bytes.Equal(s.beats, f.seenBeats)
 }
 
 // watchEpoch is the epoch whose socket a follower watches: the latest
@@ -355,10 +389,7 @@ func (f *File) decide(s snapshot) (free, expired bool, probes []*flock.Flock) {
 	if s.topClaim() == 0 && s.recErr != nil {
 		return true, false, nil
 	}
-	from := uint64(0)
-	if s.recErr == nil && s.rec.Epoch <= s.top() {
-		from = s.rec.Epoch
-	}
+	from := s.from()
 	if probes, ok := f.probeGone(s.claims, from); ok {
 		return true, false, probes
 	}
@@ -371,21 +402,28 @@ func (f *File) decide(s snapshot) (free, expired bool, probes []*flock.Flock) {
 
 // probeGone takes a shared lock on the live file of every claim >= from.
 // It reports true, with the locks, if it got all of them and there was at
-// least one: none of those claimants still holds its tenure.
+// least one claim: none of those claimants still holds its tenure. A live
+// file that is missing was removed with the files of old epochs, so its
+// claim, made again by a candidate that resumed too late, is no tenure.
 func (f *File) probeGone(claims []uint64, from uint64) ([]*flock.Flock, bool) {
 	var locks []*flock.Flock
+	probed := 0
 	for _, n := range claims {
 		if n < from {
 			continue
 		}
+		probed++
 		l, ok, err := f.tryLock(n, false)
-		if err != nil || !ok {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil || !ok:
 			f.unlockAll(locks)
 			return nil, false
 		}
 		locks = append(locks, l)
 	}
-	return locks, len(locks) > 0
+	return locks, probed > 0
 }
 
 // unlockAll drops those of locks that are still held.
@@ -479,12 +517,17 @@ func (f *File) tombstone(n uint64) error {
 // publishes the record.
 func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool, probes []*flock.Flock) (_ *fileLease, err error) {
 	fl := &fileLease{f: f, live: live}
+	f.at("create:beat")
+	if fl.beat, err = os.OpenFile(f.name(kindBeat, epoch), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
+		return nil, fmt.Errorf("lease: %w", err)
+	}
 	// Listen before the claim is visible, so that followers who see it can
 	// connect, and learn at once if this candidate dies or gives up.
 	fl.listen(epoch)
 	defer func() {
 		if err != nil {
 			fl.closeNotifier()
+			_ = fl.beat.Close()
 		}
 	}()
 	now := time.Now()
@@ -525,7 +568,7 @@ func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool,
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("lease: read record: %w", err)
 		}
-		if exists != f.seenExists || !bytes.Equal(raw, f.seen) {
+		if exists != f.seenExists || !bytes.Equal(raw, f.seen) || !bytes.Equal(f.readBeats(f.seenClaims, f.seenFrom), f.seenBeats) {
 			// The holder renewed after all. Withdraw the claim, so that
 			// its next renewal does not take the claim for a successor.
 			f.at("remove:claim")

@@ -203,50 +203,6 @@ func TestStaleRenewalCannotOverwriteSuccessor(t *testing.T) {
 	}
 }
 
-// A renewal that passed its check just before a successor's claim and
-// renames just after it succeeds; the successor must then give up its
-// takeover, since the holder's validity now reaches past its claim.
-func TestTakeoverYieldsToRenewalInFlight(t *testing.T) {
-	path, clk, a, b := pair(t)
-	la := acquire(t, a, "a")
-	mustHeld(t, b, "b")
-	clk.Advance(ttl)
-
-	renewing := make(chan struct{})
-	proceed := make(chan struct{})
-	renewed := make(chan error, 1)
-	a.hook = func(point string) {
-		if point == "rename:record" {
-			close(renewing)
-			<-proceed
-		}
-	}
-	b.hook = func(point string) {
-		if point == "sync:side" {
-			close(proceed) // the claim is made; now let a's rename land
-			if err := <-renewed; err != nil {
-				t.Errorf("renewal in flight = %v, want nil", err)
-			}
-		}
-	}
-	go func() { renewed <- la.Renew(ctx) }()
-	<-renewing
-	mustHeld(t, b, "b")
-	a.hook, b.hook = nil, nil
-	if got := readRecord(t, path); got.InstanceID != "a" {
-		t.Fatalf("record = %+v, want a's renewal", got)
-	}
-	// b withdrew its claim, so a's tenure goes on.
-	if err := la.Renew(ctx); err != nil {
-		t.Fatalf("next renewal = %v, want nil", err)
-	}
-	la.Close()
-	lb := acquire(t, b, "b")
-	if lb.Record().Epoch != 2 {
-		t.Fatalf("epoch = %d, want 2 (the withdrawn claim was never used)", lb.Record().Epoch)
-	}
-}
-
 func TestEpochsNeverGoBackwards(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -493,5 +449,26 @@ func TestCandidateFrozenBeforeClaimAfterCrash(t *testing.T) {
 	clk.Advance(time.Millisecond)
 	if l := acquire(t, b, "b"); l.Record().Epoch != 3 {
 		t.Fatalf("epoch %d, want 3", l.Record().Epoch)
+	}
+}
+
+// A claim whose live file is gone (removed with the files of old epochs,
+// then made again by a candidate that resumed too late) is no holder:
+// with the record unreadable, every claim is probed, and a released lease
+// is still free at once.
+func TestClaimWithoutLiveFileIsNoHolder(t *testing.T) {
+	path, _, a, b := pair(t)
+	la := acquire(t, a, "a")
+	if err := la.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(path+".d", "live.1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if l := acquire(t, b, "b"); l.Record().Epoch != 2 { // no clock advance
+		t.Fatalf("epoch %d, want 2", l.Record().Epoch)
 	}
 }

@@ -16,6 +16,7 @@ import (
 type fileLease struct {
 	f    *File
 	live *flock.Flock // held exclusively for the whole tenure
+	beat *os.File     // beat.N, open for the whole tenure
 
 	mu     sync.Mutex
 	rec    Record // as last published
@@ -83,6 +84,7 @@ func (l *fileLease) closeLocked() error {
 	// their end finds the lease free.
 	err := l.f.unlock(l.live)
 	l.closeNotifier()
+	_ = l.beat.Close()
 	l.f.at("remove:tmp")
 	_ = os.Remove(l.f.name(kindTmp, l.rec.Epoch))
 	if err != nil {
@@ -120,18 +122,8 @@ func (l *fileLease) publish(rec Record) error {
 	if err := f.writeFile(kindTmp, tmp, b, 0, false); err != nil {
 		return err
 	}
-	ls, err := f.list()
-	if err != nil {
+	if err := l.checkLatest(rec.Epoch); err != nil {
 		return err
-	}
-	if !containsEpoch(ls.claims, rec.Epoch) {
-		return fmt.Errorf("%w: claim of epoch %d was removed", ErrLost, rec.Epoch)
-	}
-	if top := ls.topClaim(); top > rec.Epoch {
-		if f.revert.contested || f.successorPublished(rec.Epoch) {
-			return fmt.Errorf("%w: epoch %d claimed by another instance", ErrLost, top)
-		}
-		return fmt.Errorf("%w: epoch %d, above %d", errContested, top, rec.Epoch)
 	}
 	f.at("rename:record")
 	if err := rename(tmp, f.path); err != nil {
@@ -144,6 +136,38 @@ func (l *fileLease) publish(rec Record) error {
 			return fmt.Errorf("%w: staged record taken away by a later claimant", errContested)
 		}
 		return fmt.Errorf("lease: publish %s: %w", f.path, err)
+	}
+	// Count the publication where deleting or damaging the record cannot
+	// undo it, then check again: a successor that claimed before the beat
+	// may not have seen it, so the publication then does not count.
+	// (Release publishes after the tenure has ended: nothing to count.)
+	if l.closed {
+		return nil
+	}
+	f.at("write:beat")
+	if _, err := l.beat.WriteAt(fmt.Appendf(nil, "%020d\n", l.seq), 0); err != nil {
+		return fmt.Errorf("lease: write %s: %w", l.beat.Name(), err)
+	}
+	return l.checkLatest(rec.Epoch)
+}
+
+// checkLatest returns nil if epoch is still the latest claimed, ErrLost
+// if its claim is gone or a successor has published, errContested if a
+// later claim stands whose claimant has not published.
+func (l *fileLease) checkLatest(epoch uint64) error {
+	f := l.f
+	ls, err := f.list()
+	if err != nil {
+		return err
+	}
+	if !containsEpoch(ls.claims, epoch) {
+		return fmt.Errorf("%w: claim of epoch %d was removed", ErrLost, epoch)
+	}
+	if top := ls.topClaim(); top > epoch {
+		if f.revert.contested || f.successorPublished(epoch) {
+			return fmt.Errorf("%w: epoch %d claimed by another instance", ErrLost, top)
+		}
+		return fmt.Errorf("%w: epoch %d, above %d", errContested, top, epoch)
 	}
 	return nil
 }

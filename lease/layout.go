@@ -24,11 +24,16 @@ import (
 //	  tmp.N    where the holder of epoch N stages P; a successor removes it,
 //	           so a stale holder's rename fails
 //	  sock.N   the notification socket of the claimant of epoch N
+//	  beat.N   the count of the record's publications by the holder of
+//	           epoch N, rewritten after each: what a follower compares to
+//	           know that the holder renewed, even if the record was
+//	           deleted or damaged since
 const (
 	kindClaim = "claim"
 	kindLive  = "live"
 	kindTmp   = "tmp"
 	kindSock  = "sock"
+	kindBeat  = "beat"
 )
 
 // keepEpochs is how many epochs below its own a new holder leaves in the
