@@ -36,6 +36,7 @@ vet:
 
 test: vet
 	$(GO) test -race ./...
+	$(GO) test -count=1 -run Explore ./lease/
 	$(GO) run ./cmd/leasechaos -duration $(CHAOS_SHORT) -progress 0
 
 lint:

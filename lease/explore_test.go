@@ -56,8 +56,8 @@ func TestExplore(t *testing.T) {
 	if *exploreDuration > 0 {
 		n, deadline = int(^uint(0)>>1), time.Now().Add(*exploreDuration)
 	}
-	if testing.Short() {
-		n = min(n, 50)
+	if testing.Short() || raceEnabled {
+		n = min(n, 50) // make test runs the full count without -race too
 	}
 	var sum exploreStats
 	seen := map[uint64]bool{}
