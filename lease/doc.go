@@ -21,7 +21,9 @@
 //
 //   - the holder released it, or its process is gone: the holder keeps a
 //     lock for its whole tenure, which the kernel drops when the process
-//     dies, so a follower takes over within a few milliseconds;
+//     dies, so a follower takes over within a few milliseconds (within
+//     its poll interval, TTL/8 capped at 250ms, where the lease's path is
+//     too long for the holder's notification socket);
 //   - or neither the record, nor the latest epoch taken, nor the beat of
 //     any claimant from the record's epoch up has changed for a full TTL
 //     (the largest of the follower's, the record's and the claims'),

@@ -358,6 +358,9 @@ func (f *File) TryAcquire(ctx context.Context, c Candidate) (Lease, Record, erro
 		return held()
 	}
 	next := max(s.top(), s.holder().Epoch) + 1
+	if next > MaxEpoch {
+		return nil, s.holder(), fmt.Errorf("lease: %s: no epoch is left above %d; the record or a claim was tampered with", f.side, next-1)
+	}
 	epoch, live, err := f.lockNext(next)
 	switch {
 	case errors.Is(err, ErrHeld):

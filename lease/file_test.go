@@ -472,3 +472,21 @@ func TestClaimWithoutLiveFileIsNoHolder(t *testing.T) {
 		t.Fatalf("epoch %d, want 2", l.Record().Epoch)
 	}
 }
+
+// A record at the last epoch leaves none to take: TryAcquire says so
+// instead of reporting the lease held for ever.
+func TestNoEpochLeft(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "owner.lease")
+	rec := fmt.Sprintf(`{"version":1,"instance_id":"x","epoch":%d,"ttl":"1s","released":true}`, uint64(MaxEpoch))
+	if err := os.WriteFile(path, []byte(rec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clk := newClock()
+	f := open(t, path, clk)
+	mustHeld(t, f, "a") // no claim shows its holder gone: expiry decides
+	clk.Advance(ttl)
+	_, _, err := f.TryAcquire(ctx, Candidate{InstanceID: "a"})
+	if err == nil || errors.Is(err, ErrHeld) || !strings.Contains(err.Error(), "no epoch is left") {
+		t.Fatalf("TryAcquire = %v, want the epochs exhausted", err)
+	}
+}
