@@ -1,0 +1,90 @@
+package lease
+
+import (
+	"errors"
+	"os"
+	"testing"
+)
+
+// A record is compared together with the beats of the claims from the
+// record's epoch up. A record damaged into a valid one that names an epoch
+// above the holder's, but not above the latest epoch taken (here a
+// tombstone left by a follower that gave up on a frozen candidate), leaves
+// the holder's beat out of the comparison: a follower that sees that
+// record, misses the holder's renewal (which replaces it) and finds the
+// same bytes written again takes over while the renewal is still valid.
+//
+// Every participant follows the protocol; the only outside acts are two
+// identical writes of the record.
+func TestForgedEpochHidesTheHoldersBeat(t *testing.T) {
+	path, clk, h, f := pair(t)
+	c := open(t, path, clk)
+	lh := acquire(t, h, "h") // epoch 1
+	mustHeld(t, f, "f")
+	mustHeld(t, c, "c")
+	clk.Advance(ttl) // h is silent for a TTL
+
+	// c finds the lease expired, locks live.2 and freezes before claiming.
+	resumeC := freezeAt(t, c, "c", "create:beat")
+	mustHeld(t, f, "f") // f finds the lease expired, epoch 2 being claimed
+	clk.Advance(ttl)
+	// f gives up on c: tombstone 2, claim 3 by expiry; h renews meanwhile,
+	// so f withdraws claim 3.
+	var renewErr error
+	f.hook = func(p string) {
+		if p == "create:claim" {
+			f.hook = nil
+			renewErr = lh.Renew(ctx)
+		}
+	}
+	mustHeld(t, f, "f")
+	if renewErr != nil {
+		t.Fatalf("h's renewal before f's claim: %v", renewErr)
+	}
+	if _, err := resumeC(); !errors.Is(err, ErrHeld) {
+		t.Fatalf("c's late claim of the skipped epoch = %v, want ErrHeld", err)
+	}
+	if fi, err := os.Stat(path + ".d/claim.2"); err != nil || !fi.IsDir() {
+		t.Fatalf("claim.2 is not a tombstone: %v", err)
+	}
+	if _, err := os.Stat(path + ".d/claim.3"); !os.IsNotExist(err) {
+		t.Fatalf("claim.3 was not withdrawn: %v", err)
+	}
+	if err := lh.Renew(ctx); err != nil {
+		t.Fatalf("h's renewal: %v", err)
+	}
+
+	// Someone overwrites the record with a valid one naming epoch 2.
+	forged, err := EncodeRecord(Record{Version: 1, InstanceID: "x", Epoch: 2, TTL: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, forged, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustHeld(t, f, "f") // f first sees the forged record
+
+	clk.Advance(ttl / 2)
+	renewBegin := clk.Now()
+	if err := lh.Renew(ctx); err != nil { // a healthy renewal
+		t.Fatal(err)
+	}
+	deadlineH := renewBegin.Add(ttl)
+	if err := os.WriteFile(path, forged, 0o600); err != nil { // the same bytes again
+		t.Fatal(err)
+	}
+
+	clk.Advance(ttl / 2)
+	lf, _, err := f.TryAcquire(ctx, Candidate{InstanceID: "f"})
+	if err != nil {
+		if !errors.Is(err, ErrHeld) {
+			t.Fatal(err)
+		}
+		return // held off: the holder's beat was seen
+	}
+	t.Cleanup(func() { lf.Close() })
+	if now := clk.Now(); now.Before(deadlineH) {
+		t.Fatalf("two tenures valid at once: h at epoch %d valid %v more (renewed %v ago), f granted epoch %d by expiry",
+			lh.Record().Epoch, deadlineH.Sub(now), now.Sub(renewBegin), lf.Record().Epoch)
+	}
+}
