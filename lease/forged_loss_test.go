@@ -1,0 +1,43 @@
+package lease
+
+import (
+	"errors"
+	"os"
+	"testing"
+)
+
+// Renew returns ErrLost, which is final, only once a successor has
+// published. publish takes any valid record naming a later epoch for a
+// successor's publication, so a record damaged into one that names a
+// higher epoch, while a takeover that will be withdrawn has its claim
+// standing, costs a healthy holder its lease: Renew says ErrLost although
+// no successor ever published (and the next Renew succeeds, so ErrLost was
+// not final either).
+func TestForgedLaterEpochCostsTheHolderItsLease(t *testing.T) {
+	path, clk, a, b := pair(t)
+	la := acquire(t, a, "a")
+	mustHeld(t, b, "b")
+	clk.Advance(ttl)
+	forged, err := EncodeRecord(Record{Version: 1, InstanceID: "x", Epoch: 5, TTL: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var during error
+	b.hook = func(p string) {
+		if p == "sync:side" { // claim.2 stands, unpublished
+			b.hook = nil
+			if err := os.WriteFile(path, forged, 0o600); err != nil {
+				t.Error(err)
+			}
+			during = la.Renew(ctx)
+		}
+	}
+	mustHeld(t, b, "b") // b withdraws its claim: the record changed
+	if _, err := os.Stat(path + ".d/claim.2"); !os.IsNotExist(err) {
+		t.Fatalf("claim.2 was not withdrawn: %v", err)
+	}
+	after := la.Renew(ctx)
+	if errors.Is(during, ErrLost) {
+		t.Fatalf("Renew while a withdrawn takeover's claim stood = %v, though no successor published (the next Renew = %v)", during, after)
+	}
+}
