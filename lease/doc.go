@@ -25,7 +25,9 @@
 //     its poll interval, TTL/8 capped at 250ms, where the lease's path is
 //     too long for the holder's notification socket);
 //   - or neither the record, nor the latest epoch taken, nor the beat of
-//     any claimant from the record's epoch up has changed for a full TTL
+//     any claimant from the record's epoch up (every claimant's, if the
+//     record is missing, not valid, or names an epoch above the latest
+//     claim) has changed for a full TTL
 //     (the largest of the follower's, the record's and the claims'),
 //     measured on the follower's own monotonic clock from when it first saw
 //     them. A holder rewrites its beat file after every publication, so a
@@ -44,8 +46,8 @@
 // same instant as its successor. A renewal that finds a later claim whose
 // claimant has not published yet fails but leaves the tenure to its
 // deadline, since a takeover by expiry that finds the holder renewing
-// withdraws its claim; once the successor has published, Renew returns
-// ErrLost.
+// withdraws its claim; once the successor has published (the record names
+// its epoch and instance, as its claim does), Renew returns ErrLost.
 //
 // The next epoch is taken by locking its live file before claiming it. A
 // candidate that holds that lock without having claimed is about to; a

@@ -599,15 +599,25 @@ func dropFDs(p *participant) {
 	}
 }
 
-// damage deletes the record or writes garbage over it, as a user might:
-// always the same garbage, so that a record damaged again to the state a
+// damage deletes the record, writes garbage over it or forges a valid
+// record naming some epoch, as a user or a tool might: always the same
+// bytes for the same damage, so that a record damaged again to the state a
 // follower saw before comes up.
 func (x *explorer) damage() {
 	clear(x.pendingLoss) // a damaged record may make a takeover withdraw
-	if x.rng.IntN(2) == 0 {
+	switch x.rng.IntN(3) {
+	case 0:
 		_ = os.Remove(x.path)
 		x.logf("record deleted")
-	} else {
+	case 1:
+		epoch := 1 + x.rng.Uint64N(x.topEpoch+3)
+		b, err := EncodeRecord(Record{Version: 1, InstanceID: "forged", Epoch: epoch, TTL: x.ttl, AcquiredAt: time.Unix(0, 0), RenewedAt: time.Unix(0, 0)})
+		if err != nil {
+			x.t.Fatal(err)
+		}
+		_ = os.WriteFile(x.path, b, 0o600)
+		x.logf("record forged at epoch %d", epoch)
+	default:
 		_ = os.WriteFile(x.path, []byte(`{"epoch": 1, "inst`), 0o600)
 		x.logf("record garbled")
 	}

@@ -224,9 +224,10 @@ type snapshot struct {
 
 // from is the lowest epoch whose claimant may hold the lease: the
 // record's, or 0 if the record is not valid or names an epoch above every
-// claim.
+// claim. (Only the latest claimant can renew, so a record that names a
+// lower epoch, even a forged one, leaves it in.)
 func (s snapshot) from() uint64 {
-	if s.recErr == nil && s.rec.Epoch <= s.top() {
+	if s.recErr == nil && s.rec.Epoch <= s.topClaim() {
 		return s.rec.Epoch
 	}
 	return 0

@@ -7,16 +7,18 @@ import (
 )
 
 // A record is compared together with the beats of the claims from the
-// record's epoch up. A record damaged into a valid one that names an epoch
-// above the holder's, but not above the latest epoch taken (here a
-// tombstone left by a follower that gave up on a frozen candidate), leaves
-// the holder's beat out of the comparison: a follower that sees that
+// record's epoch up, and that epoch counts only up to the latest claim. A
+// record damaged into a valid one that names an epoch above the holder's
+// but at or below the latest epoch taken (here a tombstone left by a
+// follower that gave up on a frozen candidate) must not leave the
+// holder's beat out of the comparison, or a follower that sees that
 // record, misses the holder's renewal (which replaces it) and finds the
-// same bytes written again takes over while the renewal is still valid.
+// same bytes written again would take over while the renewal is still
+// valid.
 //
 // Every participant follows the protocol; the only outside acts are two
 // identical writes of the record.
-func TestForgedEpochHidesTheHoldersBeat(t *testing.T) {
+func TestForgedEpochDoesNotHideTheHoldersBeat(t *testing.T) {
 	path, clk, h, f := pair(t)
 	c := open(t, path, clk)
 	lh := acquire(t, h, "h") // epoch 1

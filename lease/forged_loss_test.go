@@ -7,13 +7,10 @@ import (
 )
 
 // Renew returns ErrLost, which is final, only once a successor has
-// published. publish takes any valid record naming a later epoch for a
-// successor's publication, so a record damaged into one that names a
-// higher epoch, while a takeover that will be withdrawn has its claim
-// standing, costs a healthy holder its lease: Renew says ErrLost although
-// no successor ever published (and the next Renew succeeds, so ErrLost was
-// not final either).
-func TestForgedLaterEpochCostsTheHolderItsLease(t *testing.T) {
+// published: a record damaged into a valid one that names a higher epoch,
+// while a takeover that will be withdrawn has its claim standing, is no
+// successor's publication and must not cost a healthy holder its lease.
+func TestForgedLaterEpochKeepsTheHolder(t *testing.T) {
 	path, clk, a, b := pair(t)
 	la := acquire(t, a, "a")
 	mustHeld(t, b, "b")

@@ -19,6 +19,7 @@ type fileLease struct {
 	beat *os.File     // beat.N, open for the whole tenure
 
 	mu     sync.Mutex
+	lost   error  // the ErrLost a renewal returned; final
 	rec    Record // as last published
 	seq    uint64 // publications attempted; makes every record's bytes unique
 	closed bool
@@ -40,9 +41,15 @@ func (l *fileLease) Renew(ctx context.Context) error {
 	if l.closed {
 		return ErrClosed
 	}
+	if l.lost != nil {
+		return l.lost
+	}
 	rec := l.rec
 	rec.RenewedAt = time.Now()
 	if err := l.publish(rec); err != nil {
+		if errors.Is(err, ErrLost) {
+			l.lost = err
+		}
 		return err
 	}
 	l.rec.RenewedAt, l.rec.Seq = rec.RenewedAt, l.seq
@@ -172,8 +179,10 @@ func (l *fileLease) checkLatest(epoch uint64) error {
 	return nil
 }
 
-// successorPublished reports whether the record names a later epoch than
-// epoch: a successor has published, so a tenure of epoch is over.
+// successorPublished reports whether a successor has published, so a
+// tenure of epoch is over: the record names a later epoch, and the
+// instance that claimed that epoch. (A record merely written there, by
+// hand or by a tool, does not end a tenure.)
 func (f *File) successorPublished(epoch uint64) bool {
 	f.at("read:record")
 	b, err := os.ReadFile(f.path)
@@ -181,7 +190,16 @@ func (f *File) successorPublished(epoch uint64) bool {
 		return false
 	}
 	r, err := DecodeRecord(b)
-	return err == nil && r.Epoch > epoch
+	if err != nil || r.Epoch <= epoch {
+		return false
+	}
+	f.at("read:claim")
+	b, err = os.ReadFile(f.name(kindClaim, r.Epoch))
+	if err != nil {
+		return false
+	}
+	c, err := DecodeRecord(b)
+	return err == nil && c.InstanceID == r.InstanceID && c.Epoch == r.Epoch
 }
 
 func containsEpoch(claims []uint64, n uint64) bool {
