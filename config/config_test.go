@@ -101,15 +101,7 @@ func TestLoadErrors(t *testing.T) {
 			if tc.ext != "" {
 				opts.File = writeFile(t, "owner"+tc.ext, tc.file)
 			}
-			_, err := Load(opts)
-			if err == nil {
-				t.Fatal("Load succeeded")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not say %q", err, w)
-				}
-			}
+			loadFails(t, opts, tc.want...)
 		})
 	}
 	if _, err := Load(Options{File: "/nonexistent/owner.yaml", Environ: []string{}}); err == nil || !strings.Contains(err.Error(), "/nonexistent/owner.yaml") {
@@ -297,15 +289,7 @@ func TestEnvPrefix(t *testing.T) {
 			if tc.file != "" {
 				opts.File = writeFile(t, "owner.env", tc.file)
 			}
-			_, err := Load(opts)
-			if err == nil {
-				t.Fatal("Load succeeded")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not say %q", err, w)
-				}
-			}
+			loadFails(t, opts, tc.want...)
 		})
 	}
 	if cfg, err := Load(Options{EnvPrefix: "app2_owner_", Environ: []string{"app2_owner_TTL=3s"}, App: "app"}); err != nil || cfg.TTL != 3*time.Second {
@@ -369,5 +353,20 @@ func TestShippedConfig(t *testing.T) {
 	}
 	if got.TTL != DefaultTTL || got.RenewInterval != DefaultTTL/3 || got.AllowNetworkFS {
 		t.Fatalf("configs/owner.yaml: %+v", got)
+	}
+}
+
+// loadFails asserts that Load refuses opts with an error that says each
+// of want.
+func loadFails(t *testing.T, opts Options, want ...string) {
+	t.Helper()
+	_, err := Load(opts)
+	if err == nil {
+		t.Fatal("Load succeeded")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not say %q", err, w)
+		}
 	}
 }

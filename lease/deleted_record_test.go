@@ -4,6 +4,9 @@ import (
 	"errors"
 	"os"
 	"testing"
+	"time"
+
+	"github.com/leasehold/leasehold/internal/clock"
 )
 
 // A missing record looks the same every time, so a follower that first
@@ -28,35 +31,9 @@ func TestDeletedRecordDoesNotHideARenewal(t *testing.T) {
 	}
 	deadlineH := begin.Add(ttl) // as package owner counts it
 
-	clk.Advance(ttl / 2)
-	renewBegin := clk.Now()
-	if err := lh.Renew(ctx); err != nil { // a healthy renewal: the record is back
-		t.Fatal(err)
-	}
-	if clk.Now().Before(deadlineH) {
-		deadlineH = renewBegin.Add(ttl)
-	}
-
-	// Someone removes the lease file (a user, a cleanup job).
-	if err := os.Remove(path); err != nil {
-		t.Fatal(err)
-	}
-
-	clk.Advance(ttl / 2) // a TTL since f first saw the record missing
-	grantBegin := clk.Now()
-	lf, _, err := f.TryAcquire(ctx, Candidate{InstanceID: "f"})
-	if err != nil {
-		if !errors.Is(err, ErrHeld) {
-			t.Fatal(err)
-		}
-		return // held off: the holder's beat changed
-	}
-	t.Cleanup(func() { lf.Close() })
-	now := clk.Now()
-	if now.Before(deadlineH) && now.Before(grantBegin.Add(ttl)) {
-		t.Fatalf("two tenures valid at once: h at epoch %d valid %v more (renewed %v ago), f granted epoch %d by expiry",
-			lh.Record().Epoch, deadlineH.Sub(now), now.Sub(renewBegin), lf.Record().Epoch)
-	}
+	// A healthy renewal brings the record back; then someone removes the
+	// lease file (a user, a cleanup job).
+	renewUnseen(t, clk, lh, f, deadlineH, func() error { return os.Remove(path) })
 }
 
 // The same with a record that is garbled, twice, with the same bytes (as a
@@ -64,6 +41,7 @@ func TestDeletedRecordDoesNotHideARenewal(t *testing.T) {
 // holder's renewal in between.
 func TestGarbledRecordDoesNotHideARenewal(t *testing.T) {
 	path, clk, h, f := pair(t)
+	deadline := clk.Now().Add(ttl)
 	lh := acquire(t, h, "h")
 	garbage := []byte("{}\n")
 
@@ -72,27 +50,37 @@ func TestGarbledRecordDoesNotHideARenewal(t *testing.T) {
 	}
 	mustHeld(t, f, "f") // f first sees the garbage
 
+	renewUnseen(t, clk, lh, f, deadline, func() error { return os.WriteFile(path, garbage, 0o600) })
+}
+
+// renewUnseen has h renew while f is not looking, damages the record back
+// to what f saw, and checks that f, a TTL after it first saw that, does
+// not take over while the renewal is valid. deadline is h's as the owner
+// package counts it before the renewal.
+func renewUnseen(t *testing.T, clk *clock.Fake, lh Lease, f *File, deadline time.Time, damage func() error) {
+	t.Helper()
 	clk.Advance(ttl / 2)
 	renewBegin := clk.Now()
 	if err := lh.Renew(ctx); err != nil {
 		t.Fatal(err)
 	}
-	deadlineH := renewBegin.Add(ttl)
-	if err := os.WriteFile(path, garbage, 0o600); err != nil {
+	if clk.Now().Before(deadline) {
+		deadline = renewBegin.Add(ttl)
+	}
+	if err := damage(); err != nil {
 		t.Fatal(err)
 	}
-
 	clk.Advance(ttl / 2)
 	lf, _, err := f.TryAcquire(ctx, Candidate{InstanceID: "f"})
 	if err != nil {
 		if !errors.Is(err, ErrHeld) {
 			t.Fatal(err)
 		}
-		return
+		return // held off: the holder's beat changed
 	}
 	t.Cleanup(func() { lf.Close() })
-	if now := clk.Now(); now.Before(deadlineH) {
-		t.Fatalf("two tenures valid at once: h at epoch %d valid %v more, f granted epoch %d by expiry",
-			lh.Record().Epoch, deadlineH.Sub(now), lf.Record().Epoch)
+	if now := clk.Now(); now.Before(deadline) {
+		t.Fatalf("two tenures valid at once: h at epoch %d valid %v more (renewed %v ago), f granted epoch %d by expiry",
+			lh.Record().Epoch, deadline.Sub(now), now.Sub(renewBegin), lf.Record().Epoch)
 	}
 }
