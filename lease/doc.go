@@ -16,46 +16,53 @@
 // serves two tenures and epochs never go backwards, even if the record is
 // deleted or corrupted or the machine crashes. (A claim withdrawn before
 // its epoch was ever used, because the holder turned out to be alive, may
-// be made again.) A participant takes the lease over only when no other
-// holder can still be live:
+// be made again.) The next epoch is always the one after the latest taken.
 //
-//   - the holder released it, or its process is gone: the holder keeps a
-//     lock for its whole tenure, which the kernel drops when the process
-//     dies, so a follower takes over within a few milliseconds (within
-//     its poll interval, TTL/8 capped at 250ms, where the lease's path is
-//     too long for the holder's notification socket);
-//   - or neither the record, nor the latest epoch taken, nor the beat of
-//     any claimant from the record's epoch up (every claimant's, if the
-//     record is missing, not valid, or names an epoch above the latest
-//     claim) has changed for a full TTL
-//     (the largest of the follower's, the record's and the claims'),
-//     measured on the follower's own monotonic clock from when it first saw
-//     them. A holder rewrites its beat file after every publication, so a
-//     renewal shows there even if the record was deleted or overwritten
-//     again with what the follower saw before. Timestamps in the record are
-//     informational, so wall-clock jumps neither expire a lease early nor
-//     keep it stuck.
+// The record is what followers read to know the holder and its endpoint;
+// no decision trusts it, since anyone may write it. What the decisions
+// rest on is in the sidecar directory: the claims, the live locks, and
+// each claimant's beat, a count of its publications that it rewrites
+// right after each one, so that an empty beat means a claimant that has
+// not published. The latest claimant whose beat shows a publication is
+// the oldest that may still hold the lease: it published only once every
+// holder before it was gone or expired. A participant takes the lease over
+// only when no other holder can still be live:
+//
+//   - every claimant from that one up is gone: a claimant keeps a lock for
+//     its whole tenure, which the kernel drops when the process dies or
+//     the tenure ends (by release or loss), so a follower takes over
+//     within a few milliseconds (within its poll interval, TTL/8 capped at
+//     250ms, where the lease's path is too long for the holder's
+//     notification socket);
+//   - or nothing has changed for a full TTL (the largest of the follower's
+//     and those claimants'), measured on the follower's own monotonic
+//     clock from when it first saw it: not the record, not the latest
+//     epoch taken, and not the beats of those claimants. Beats show every
+//     renewal even if the record was deleted, or overwritten with what the
+//     follower saw before. Timestamps in the record are informational, so
+//     wall-clock jumps neither expire a lease early nor keep it stuck.
 //
 // A renewal takes effect only if no later epoch has been claimed, neither
 // before its record is renamed into place nor after its beat is written,
-// and a successor makes the renewals of every earlier holder fail before
-// it relies on the record and the beats being unchanged. So a renewal that
-// succeeds always began before anyone else could take over, and showed in
-// the beat before any successor could judge the lease expired: a holder whose validity ends a
-// TTL after the start of its last successful renewal is never valid at the
-// same instant as its successor. A renewal that finds a later claim whose
-// claimant has not published yet fails but leaves the tenure to its
-// deadline, since a takeover by expiry that finds the holder renewing
-// withdraws its claim; once the successor has published (the record names
-// its epoch and instance, as its claim does), Renew returns ErrLost.
+// and a successor by expiry makes the renewals of every earlier holder
+// fail before it checks that the record and the beats are unchanged. So a
+// renewal that succeeds always began before anyone else could take over,
+// and showed in its beat before any successor could judge the lease
+// expired: a holder whose validity ends a TTL after the start of its last
+// successful renewal is never valid at the same instant as its successor.
+// A renewal that finds a later claim whose claimant has not published yet
+// fails but leaves the tenure to its deadline, since a takeover by expiry
+// that finds the holder renewing withdraws its claim; once a later
+// claimant's beat shows that it has published, Renew returns ErrLost, for
+// good.
 //
-// The next epoch is taken by locking its live file before claiming it. A
-// candidate that holds that lock without having claimed is about to; a
-// follower that finds one lets it finish, for one TTL (the follower's
-// own) from its first attempt that found an epoch so held, as long as the
-// lease does not change meanwhile. After that the candidate froze there:
-// the follower makes the tombstone of every epoch so held and claims the
-// next, and the frozen candidate's claim, if it ever resumes, fails.
+// A candidate that holds the lock of the next epoch without having
+// claimed it is about to; a follower that finds one lets it finish, for
+// one TTL (the follower's own) from its first attempt that found an epoch
+// so held, as long as the lease does not change meanwhile. After that the
+// candidate froze there: the follower makes the tombstone of every epoch
+// so held and claims the next, and the frozen candidate's claim, if it
+// ever resumes, fails.
 //
 // So a participant frozen at any point, even in the middle of its own I/O
 // or holding a lock, holds the others off for a bounded time. A follower
@@ -65,8 +72,11 @@
 // expired, if a candidate froze holding the next epoch: two TTLs in all,
 // plus the time between its attempts.
 //
-// A record deleted or damaged is replaced by the holder's next renewal;
-// epochs and the guarantees survive it.
+// A record deleted, damaged or overwritten with any bytes is replaced by
+// the holder's next renewal; epochs and the guarantees survive it. (A
+// program that keeps rewriting it can keep followers waiting, since any
+// change restarts their clocks, but never makes two owners.) Files in the
+// sidecar directory must not be touched.
 //
 // On Windows, where a file open for reading cannot be renamed over, a
 // participant frozen while reading the record blocks renewals and

@@ -59,9 +59,8 @@ type File struct {
 	seenExists  bool
 	seenAt      time.Time
 	seenTop     uint64   // the latest epoch taken then
-	seenBeats   []byte   // the holders' beats then; see snapshot.beats
-	seenClaims  []uint64 // the claims then
-	seenFrom    uint64   // and the lowest epoch whose beat counts
+	seenBeats   []byte   // the claimants' beats then; see snapshot.beats
+	seenBeatsOf []uint64 // and whose they were
 	seenOnce    bool
 	expireTTL   time.Duration // the TTL the next expiry is judged by
 	watch       uint64        // the epoch whose socket to watch; 0 for none
@@ -216,21 +215,18 @@ type snapshot struct {
 	rec    Record
 	recErr error // why rec is not valid; nil when it is
 	listing
-	// beats holds the beat files of the claims from epoch from() up, each
-	// as its epoch and its bytes: they change with every publication of
-	// those holders, which deleting or damaging the record cannot undo.
-	beats []byte
-}
-
-// from is the lowest epoch whose claimant may hold the lease: the
-// record's, or 0 if the record is not valid or names an epoch above every
-// claim. (Only the latest claimant can renew, so a record that names a
-// lower epoch, even a forged one, leaves it in.)
-func (s snapshot) from() uint64 {
-	if s.recErr == nil && s.rec.Epoch <= s.topClaim() {
-		return s.rec.Epoch
-	}
-	return 0
+	// from is the lowest epoch whose claimant may hold the lease: the
+	// latest claim whose beat shows a publication, or 0 if none does. A
+	// claimant publishes only once every earlier holder is gone or
+	// expired, so none below it can hold the lease. The record is not
+	// trusted for this: anyone may write it.
+	from uint64
+	// beats holds the beat files of the claims from epoch from up, each as
+	// its epoch and its bytes, and beatsOf those epochs: they change with
+	// every publication of those claimants, which deleting or damaging the
+	// record cannot undo.
+	beats   []byte
+	beatsOf []uint64
 }
 
 // holder returns the record if it is valid, else the zero Record.
@@ -257,23 +253,46 @@ func (f *File) read() (snapshot, error) {
 	if s.listing, err = f.list(); err != nil {
 		return s, err
 	}
-	s.beats = f.readBeats(s.claims, s.from())
+	s.from, s.beatsOf, s.beats = f.readBeats(s.claims)
 	return s, nil
 }
 
-// readBeats returns the beat files of the claims from epoch from up, each
-// as its epoch and its bytes (none for a missing file).
-func (f *File) readBeats(claims []uint64, from uint64) []byte {
-	var b []byte
-	for _, n := range claims {
-		if n < from {
-			continue
+// readBeats reads the beats of claims from the latest down to the first
+// that shows a publication (or all of them, if none does), and returns
+// that claim's epoch (0 if none), the epochs read and their beats, as
+// beatsOf does.
+func (f *File) readBeats(claims []uint64) (from uint64, epochs []uint64, beats []byte) {
+	for i := len(claims) - 1; i >= 0; i-- {
+		n := claims[i]
+		beat := f.readBeat(n)
+		epochs = append(epochs, n)
+		beats = appendBeat(beats, n, beat)
+		if len(beat) > 0 {
+			return n, epochs, beats
 		}
-		f.at("read:beat")
-		beat, _ := os.ReadFile(f.name(kindBeat, n))
-		b = fmt.Appendf(b, "%d:%q;", n, beat)
+	}
+	return 0, epochs, beats
+}
+
+// beatsOf returns the beats of epochs, each as its epoch and its bytes.
+func (f *File) beatsOf(epochs []uint64) []byte {
+	var b []byte
+	for _, n := range epochs {
+		b = appendBeat(b, n, f.readBeat(n))
 	}
 	return b
+}
+
+// readBeat returns the beat of epoch n: empty until its claimant has
+// published, or if there is none.
+func (f *File) readBeat(n uint64) []byte {
+	f.at("read:beat")
+	b, _ := os.ReadFile(f.name(kindBeat, n))
+	return b
+}
+
+func appendBeat(b []byte, n uint64, beat []byte) []byte {
+	return fmt.Appendf(b, "%d:%q;", n, beat)
 }
 
 // observe notes the lease as seen at now: the expiry clock starts when
@@ -283,7 +302,7 @@ func (f *File) readBeats(claims []uint64, from uint64) []byte {
 func (f *File) observe(s snapshot, now time.Time) {
 	if !f.seenOnce || !f.unchanged(s) {
 		f.seen, f.seenExists, f.seenTop, f.seenAt, f.seenOnce = s.raw, s.exists, s.top(), now, true
-		f.seenBeats, f.seenClaims, f.seenFrom = s.beats, s.claims, s.from()
+		f.seenBeats, f.seenBeatsOf = s.beats, s.beatsOf
 		f.suspect = 0
 		if !f.revert.lockNext {
 			f.contested, f.contestedAt = 0, time.Time{}
@@ -304,7 +323,7 @@ func (f *File) unchanged(s snapshot) bool {
 // claim, which is the holder's or a candidate's about to become holder;
 // 0 when the lease is free.
 func (s snapshot) watchEpoch() uint64 {
-	top := max(s.topClaim(), s.holder().Epoch)
+	top := s.topClaim()
 	if s.recErr == nil && s.rec.Released && s.rec.Epoch >= top {
 		return 0
 	}
@@ -312,20 +331,20 @@ func (s snapshot) watchEpoch() uint64 {
 }
 
 // TryAcquire implements Store. The lease is free when
-//   - no epoch was ever claimed and there is no valid record;
-//   - every claimant from the record's epoch up is gone: its process died or
-//     its tenure ended (by release or loss), so the kernel no longer holds
-//     its live lock;
-//   - or neither the record nor the latest epoch taken has changed for a
-//     full TTL (the largest of this participant's, the record's and the
-//     claims'), as measured on this participant's clock from when it first
-//     saw them.
+//   - no epoch was ever claimed;
+//   - every claimant from the latest that has published (by its beat) up
+//     is gone: its process died or its tenure ended (by release or loss),
+//     so the kernel no longer holds its live lock;
+//   - or neither the record, nor the latest epoch taken, nor those
+//     claimants' beats have changed for a full TTL (the largest of this
+//     participant's and those claimants'), as measured on this
+//     participant's clock from when it first saw them.
 //
 // In the last case the holder may be alive but frozen; the claim is then
-// kept only if the record is still unchanged after every earlier holder's
-// staging file has been taken away, which proves that no renewal of theirs
-// can succeed any more and that the last one began more than a TTL ago;
-// otherwise the claim is withdrawn.
+// kept only if the record and the beats are still unchanged after every
+// earlier holder's staging file has been taken away, which proves that no
+// renewal of theirs can succeed any more and that the last one began more
+// than a TTL ago; otherwise the claim is withdrawn.
 //
 // The next epoch is taken by locking its live file first. A candidate that
 // holds that lock but has not claimed the epoch yet is let finish. If one
@@ -358,9 +377,9 @@ func (f *File) TryAcquire(ctx context.Context, c Candidate) (Lease, Record, erro
 	if !free {
 		return held()
 	}
-	next := max(s.top(), s.holder().Epoch) + 1
+	next := s.top() + 1
 	if next > MaxEpoch {
-		return nil, s.holder(), fmt.Errorf("lease: %s: no epoch is left above %d; the record or a claim was tampered with", f.side, next-1)
+		return nil, s.holder(), fmt.Errorf("lease: %s: no epoch is left above %d; a claim was written by hand", f.side, next-1)
 	}
 	epoch, live, err := f.lockNext(next)
 	switch {
@@ -390,14 +409,13 @@ func (f *File) TryAcquire(ctx context.Context, c Candidate) (Lease, Record, erro
 // whether by expiry. probes are the live locks it took to find the
 // claimants gone; they are held until the caller has claimed.
 func (f *File) decide(s snapshot) (free, expired bool, probes []*flock.Flock) {
-	if s.topClaim() == 0 && s.recErr != nil {
+	if s.topClaim() == 0 {
 		return true, false, nil
 	}
-	from := s.from()
-	if probes, ok := f.probeGone(s.claims, from); ok {
+	if probes, ok := f.probeGone(s.claims, s.from); ok {
 		return true, false, probes
 	}
-	f.expireTTL = f.holderTTL(s, from)
+	f.expireTTL = f.holderTTL(s.claims, s.from)
 	if f.clk.Now().Sub(f.seenAt) >= f.expireTTL {
 		return true, true, nil
 	}
@@ -440,13 +458,11 @@ func (f *File) unlockAll(locks []*flock.Flock) {
 }
 
 // holderTTL is the TTL by which expiry is judged: the largest of this
-// participant's, the record's and those of the claims from epoch from up.
-func (f *File) holderTTL(s snapshot, from uint64) time.Duration {
+// participant's and those of the claims from epoch from up. (A claim holds
+// the record its claimant publishes, TTL included.)
+func (f *File) holderTTL(claims []uint64, from uint64) time.Duration {
 	ttl := f.ttl
-	if s.recErr == nil {
-		ttl = max(ttl, s.rec.TTL)
-	}
-	for _, n := range s.claims {
+	for _, n := range claims {
 		if n < from {
 			continue
 		}
@@ -572,7 +588,7 @@ func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool,
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("lease: read record: %w", err)
 		}
-		if exists != f.seenExists || !bytes.Equal(raw, f.seen) || !bytes.Equal(f.readBeats(f.seenClaims, f.seenFrom), f.seenBeats) {
+		if exists != f.seenExists || !bytes.Equal(raw, f.seen) || !bytes.Equal(f.beatsOf(f.seenBeatsOf), f.seenBeats) {
 			// The holder renewed after all. Withdraw the claim, so that
 			// its next renewal does not take the claim for a successor.
 			f.at("remove:claim")

@@ -137,7 +137,11 @@ func (l *fileLease) publish(rec Record) error {
 		if errors.Is(err, fs.ErrNotExist) {
 			// A later claimant took the staged record away; it may yet
 			// withdraw, as above.
-			if f.revert.contested || f.successorPublished(rec.Epoch) {
+			ls, err := f.list()
+			if err != nil {
+				return err
+			}
+			if f.revert.contested || f.successorPublished(ls, rec.Epoch) {
 				return fmt.Errorf("%w: staged record taken away by a successor", ErrLost)
 			}
 			return fmt.Errorf("%w: staged record taken away by a later claimant", errContested)
@@ -171,7 +175,7 @@ func (l *fileLease) checkLatest(epoch uint64) error {
 		return fmt.Errorf("%w: claim of epoch %d was removed", ErrLost, epoch)
 	}
 	if top := ls.topClaim(); top > epoch {
-		if f.revert.contested || f.successorPublished(epoch) {
+		if f.revert.contested || f.successorPublished(ls, epoch) {
 			return fmt.Errorf("%w: epoch %d claimed by another instance", ErrLost, top)
 		}
 		return fmt.Errorf("%w: epoch %d, above %d", errContested, top, epoch)
@@ -179,27 +183,16 @@ func (l *fileLease) checkLatest(epoch uint64) error {
 	return nil
 }
 
-// successorPublished reports whether a successor has published, so a
-// tenure of epoch is over: the record names a later epoch, and the
-// instance that claimed that epoch. (A record merely written there, by
-// hand or by a tool, does not end a tenure.)
-func (f *File) successorPublished(epoch uint64) bool {
-	f.at("read:record")
-	b, err := os.ReadFile(f.path)
-	if err != nil {
-		return false
+// successorPublished reports whether a claimant of a later epoch than
+// epoch has published, as its beat shows, so a tenure of epoch is over.
+// (The record does not tell: anyone may write it.)
+func (f *File) successorPublished(ls listing, epoch uint64) bool {
+	for _, n := range ls.claims {
+		if n > epoch && len(f.readBeat(n)) > 0 {
+			return true
+		}
 	}
-	r, err := DecodeRecord(b)
-	if err != nil || r.Epoch <= epoch {
-		return false
-	}
-	f.at("read:claim")
-	b, err = os.ReadFile(f.name(kindClaim, r.Epoch))
-	if err != nil {
-		return false
-	}
-	c, err := DecodeRecord(b)
-	return err == nil && c.InstanceID == r.InstanceID && c.Epoch == r.Epoch
+	return false
 }
 
 func containsEpoch(claims []uint64, n uint64) bool {

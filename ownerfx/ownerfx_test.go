@@ -160,8 +160,9 @@ func TestLossShutsDownWithExitCode(t *testing.T) {
 	a.RequireStart()
 	wait(t, r.up, "owned component start")
 
-	// Another instance claims the next epoch and publishes its record:
-	// the owner's next renewal finds them and the tenure is lost.
+	// Another instance claims the next epoch and publishes (its record, and
+	// its beat that counts the publication): the owner's next renewal finds
+	// them and the tenure is lost.
 	rec, err := lease.EncodeRecord(lease.Record{Version: 1, InstanceID: "successor", Epoch: 2, TTL: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -170,6 +171,9 @@ func TestLossShutsDownWithExitCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(path, rec, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(path+".d", "beat.2"), []byte("1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	select {
