@@ -161,8 +161,15 @@ func tenure(o *out, cfg owner.Config, check time.Duration, cmds <-chan string, s
 		}
 		o.emit(e, true)
 	}
-	tick := time.NewTicker(check)
-	defer tick.Stop()
+	// The ticker runs only while this worker owns, so that a follower is
+	// woken by the library alone and its idle cost is the library's.
+	var tick *time.Ticker
+	var ticks <-chan time.Time
+	defer func() {
+		if tick != nil {
+			tick.Stop()
+		}
+	}()
 	acquired := ow.Acquired()
 	var epoch uint64
 	probe := func() error {
@@ -182,8 +189,10 @@ func tenure(o *out, cfg owner.Config, check time.Duration, cmds <-chan string, s
 			acquired = nil
 			epoch = ow.Epoch()
 			o.emit(Event{Kind: Acquired, Epoch: epoch, T1: mono.Now()}, true)
+			tick = time.NewTicker(check)
+			ticks = tick.C
 			probe()
-		case <-tick.C:
+		case <-ticks:
 			if epoch != 0 && probe() != nil {
 				return lose(o, ow, epoch)
 			}
