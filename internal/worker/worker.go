@@ -190,7 +190,9 @@ func tenure(o *out, set settings, cmds <-chan string, sigs <-chan os.Signal) (co
 			return err
 		}
 		if !set.firstOnly || !reported {
-			o.emit(Event{Kind: OK, Epoch: epoch, T1: b, T2: a}, false)
+			// The first of a tenure goes out at once: a reader waiting
+			// for the successor learns of it without the batching delay.
+			o.emit(Event{Kind: OK, Epoch: epoch, T1: b, T2: a}, !reported)
 			reported = true
 		}
 		if werr := set.output.write(epoch); werr != nil {
