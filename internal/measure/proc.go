@@ -20,6 +20,7 @@ const procRoot = "/proc"
 // Usage is what the kernel has counted for a process, thread by thread,
 // read from outside it so that reading does not wake it.
 type Usage struct {
+	At      time.Time           // when the reading began
 	Threads map[int]ThreadUsage // by thread id
 }
 
@@ -35,12 +36,13 @@ type ThreadUsage struct {
 func ReadUsage(pid int) (Usage, error) { return readUsage(procRoot, pid) }
 
 func readUsage(root string, pid int) (Usage, error) {
+	at := time.Now()
 	dir := filepath.Join(root, strconv.Itoa(pid), "task")
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return Usage{}, fmt.Errorf("measure: threads of %d: %w", pid, err)
 	}
-	u := Usage{Threads: map[int]ThreadUsage{}}
+	u := Usage{At: at, Threads: map[int]ThreadUsage{}}
 	for _, ent := range ents {
 		tid, err := strconv.Atoi(ent.Name())
 		if err != nil {
@@ -124,6 +126,7 @@ func parseCtxSwitches(text string) (voluntary, involuntary int64, err error) {
 
 // Cost is what a process used over a window, from two Usages.
 type Cost struct {
+	Window      time.Duration // between the two readings
 	OnCPU       time.Duration // summed over its threads
 	Voluntary   int64
 	Involuntary int64
@@ -137,7 +140,7 @@ type Cost struct {
 // Between returns what was used from before to after: a thread new in
 // after counts whole, having started within the window.
 func Between(before, after Usage) Cost {
-	var c Cost
+	c := Cost{Window: after.At.Sub(before.At)}
 	for tid, a := range after.Threads {
 		b := before.Threads[tid] // zero for a new thread
 		c.OnCPU += a.OnCPU - b.OnCPU
@@ -153,9 +156,17 @@ func Between(before, after Usage) Cost {
 	return c
 }
 
-// Percent returns c's CPU time as a percentage of one core over window.
-func (c Cost) Percent(window time.Duration) float64 {
-	return 100 * float64(c.OnCPU) / float64(window)
+// Percent returns c's CPU time as a percentage of one core over its
+// window.
+func (c Cost) Percent() float64 {
+	return 100 * float64(c.OnCPU) / float64(c.Window)
+}
+
+// PerRenewal returns c's context switches per renewal of a lease renewed
+// every renew over c's window.
+func (c Cost) PerRenewal(renew time.Duration) (voluntary, involuntary float64) {
+	renewals := float64(c.Window) / float64(renew)
+	return float64(c.Voluntary) / renewals, float64(c.Involuntary) / renewals
 }
 
 // threadStates returns the state letter of every thread of process pid

@@ -60,13 +60,21 @@ func TestReadUsageAndBetween(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if after.At.Before(before.At) || before.At.IsZero() {
+		t.Fatalf("readings at %v and %v", before.At, after.At)
+	}
+	before.At, after.At = time.Unix(100, 0), time.Unix(102, 0)
 	c := Between(before, after)
-	want := Cost{OnCPU: 700 * time.Microsecond, Voluntary: 4, Involuntary: 1, Threads: 3, ThreadsGone: 1}
+	want := Cost{Window: 2 * time.Second, OnCPU: 700 * time.Microsecond, Voluntary: 4, Involuntary: 1, Threads: 3, ThreadsGone: 1}
 	if c != want {
 		t.Fatalf("Between = %+v, want %+v", c, want)
 	}
-	if p := c.Percent(time.Second); p < 0.0699 || p > 0.0701 {
-		t.Fatalf("Percent = %v, want 0.07", p)
+	if p := c.Percent(); p < 0.0349 || p > 0.0351 {
+		t.Fatalf("Percent = %v, want 0.035", p)
+	}
+	// Renewed every 500 ms, the window saw 4 renewals.
+	if v, i := c.PerRenewal(500 * time.Millisecond); v != 1 || i != 0.25 {
+		t.Fatalf("PerRenewal = %v voluntary, %v involuntary; want 1 and 0.25", v, i)
 	}
 }
 

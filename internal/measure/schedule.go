@@ -73,3 +73,6 @@ func (s *Schedule) Between(lo, hi time.Duration) time.Duration {
 	}
 	return lo + time.Duration(s.rng.Int64N(int64(hi-lo)))
 }
+
+// Index returns a random index into a list of n things, n > 0.
+func (s *Schedule) Index(n int) int { return s.rng.IntN(n) }
