@@ -171,7 +171,7 @@ func tenure(o *out, set settings, cmds <-chan string, sigs <-chan os.Signal) (co
 	}
 	// The ticker runs only while this worker owns, so that a follower is
 	// woken by the library alone and its idle cost is the library's.
-	var tick *time.Ticker
+	var tick ticker
 	var ticks <-chan time.Time
 	defer func() {
 		if tick != nil {
@@ -206,8 +206,8 @@ func tenure(o *out, set settings, cmds <-chan string, sigs <-chan os.Signal) (co
 			acquired = nil
 			epoch = ow.Epoch()
 			o.emit(Event{Kind: Acquired, Epoch: epoch, T1: mono.Now()}, true)
-			tick = time.NewTicker(set.check)
-			ticks = tick.C
+			tick = newTicker(set.check)
+			ticks = tick.C()
 			probe()
 		case <-ticks:
 			if epoch != 0 && probe() != nil {
