@@ -150,8 +150,8 @@ func verdict(j *Judged) string {
 // printTable writes the targets with the figures of both sections.
 func printTable(w io.Writer, l *Loaded, q *Quiet, ts []Target) {
 	if l != nil {
-		fmt.Fprintf(w, "loaded (the headline): %s processes on one lease, TTL %s, renewal %s; the owner %s; faults %s; %s; no sync or pause before measuring.\n",
-			l.Setup["processes"], l.Setup["ttl"], l.Setup["renew_interval"], l.Setup["owner_work"], "at random", l.Setup["supervisor"])
+		fmt.Fprintf(w, "loaded (the headline): %s processes on one lease, TTL %s, renewal every %s; the owner: %s; faults at random, one at a time; a supervisor %s; no sync or pause before measuring.\n",
+			l.Setup["processes"], l.Setup["ttl"], l.Setup["renew_interval"], l.Setup["owner_work"], l.Setup["supervisor"])
 		fmt.Fprintf(w, "  idle: %s, TTL %s, renewal %s, %s.\n", l.Idle.Setup["processes"], l.Idle.Setup["ttl"], l.Idle.Setup["renew_interval"], l.Idle.Setup["window"])
 		fmt.Fprintf(w, "  %d follower kills; %d faults superseded; %d of %d acquisitions caused by no fault; %d worker errors; restarts %v.\n",
 			l.FollowerKills, len(l.Superseded), l.Unprovoked, l.Acquisitions, len(l.WorkerErrors), l.Restarts)

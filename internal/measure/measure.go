@@ -1,7 +1,11 @@
 //go:build unix
 
 // Package measure times failover between real worker processes (package
-// fleet): the figures behind the benchmarks and cmd/leasebench.
+// fleet) and reads what idle ones cost: the figures behind the benchmarks
+// and cmd/leasebench. Handover, Hang and IdleCPU measure one fault kind at
+// a time; RunLoaded mixes them at random on a fleet kept at its size while
+// the owner works, and IdleCost reads CPU time and context switches from
+// /proc (Linux) without waking the processes.
 package measure
 
 import (
