@@ -55,9 +55,10 @@ cover:
 # working fleet. Then the quiet-machine column ($(EVENTS) of each fault
 # kind, one kind at a time, after a sync and a pause), the micro-benchmarks,
 # and $(BENCH_CHAOS) of chaos for this library and for a naive lease. About
-# ten minutes. A short run: make bench EVENTS=30 JOINS=5 IDLE=30s; only some
-# sections (no micro-benchmarks then): make bench ONLY=loaded. Writes
-# bench.json and the plots to $(BENCH_OUT); the chaos events go to out/bench.
+# eight minutes on 2 cores (six with EVENTS=60). A short run: make bench
+# EVENTS=30 JOINS=5; some sections only, without the micro-benchmarks:
+# make bench ONLY=loaded. Writes bench.json and the plots to $(BENCH_OUT);
+# the chaos events go to out/bench.
 JOINS       ?= 20
 IDLE        ?= 30s
 WARMUP      ?= 5s
