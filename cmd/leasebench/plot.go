@@ -71,7 +71,7 @@ func plotLatency(path string, sets map[string][]time.Duration) error {
 	if row != nil {
 		rows = append(rows, append(row, nil))
 	}
-	return save(path, rows, 24*vg.Centimeter, 18*vg.Centimeter)
+	return save(path, rows, 24*vg.Centimeter, vg.Length(len(rows))*9*vg.Centimeter)
 }
 
 // spans returns, for each worker and epoch, the span over which that

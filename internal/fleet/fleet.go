@@ -32,6 +32,7 @@ type Fleet struct {
 	bad     []string // lines that did not parse
 	workers []*Worker
 	grew    chan struct{} // closed and replaced when log grows
+	exited  chan struct{} // closed and replaced when a worker exits
 }
 
 // Worker is one worker process.
@@ -46,7 +47,7 @@ type Worker struct {
 // New returns an empty Fleet; newCmd makes the command of each worker,
 // with the worker environment set.
 func New(newCmd func() *exec.Cmd) *Fleet {
-	return &Fleet{newCmd: newCmd, grew: make(chan struct{})}
+	return &Fleet{newCmd: newCmd, grew: make(chan struct{}), exited: make(chan struct{})}
 }
 
 // Env returns the environment of a worker on path.
@@ -106,6 +107,10 @@ func (f *Fleet) Start() (*Worker, error) {
 		}
 		w.err = cmd.Wait()
 		close(w.done)
+		f.mu.Lock()
+		close(f.exited)
+		f.exited = make(chan struct{})
+		f.mu.Unlock()
 	}()
 	return w, nil
 }
@@ -174,7 +179,28 @@ func (f *Fleet) Await(ctx context.Context, from int, match func(worker.Event) bo
 	}
 }
 
-// Close kills every worker still running and waits for them.
+// Live returns the workers that have not exited.
+func (f *Fleet) Live() []*Worker {
+	var live []*Worker
+	for _, w := range f.Workers() {
+		select {
+		case <-w.done:
+		default:
+			live = append(live, w)
+		}
+	}
+	return live
+}
+
+// exitSignal returns a channel closed at the next exit of a worker.
+func (f *Fleet) exitSignal() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.exited
+}
+
+// Close kills every worker still running and waits for them. A
+// Supervisor of f must be stopped first.
 func (f *Fleet) Close() {
 	for _, w := range f.Workers() {
 		_ = w.cmd.Process.Signal(syscall.SIGCONT)
@@ -194,6 +220,9 @@ func (w *Worker) Send(cmd string) error {
 	_, err := io.WriteString(w.stdin, cmd+"\n")
 	return err
 }
+
+// Pid returns the worker's process id.
+func (w *Worker) Pid() int { return w.cmd.Process.Pid }
 
 // Done is closed when the process has exited.
 func (w *Worker) Done() <-chan struct{} { return w.done }

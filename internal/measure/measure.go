@@ -1,11 +1,16 @@
 //go:build unix
 
 // Package measure times failover between real worker processes (package
-// fleet): the figures behind the benchmarks and cmd/leasebench.
+// fleet) and reads what idle ones cost: the figures behind the benchmarks
+// and cmd/leasebench. Handover, Hang and IdleCPU measure one fault kind at
+// a time; RunLoaded mixes them at random on a fleet kept at its size while
+// the owner works, and IdleCost reads CPU time and context switches from
+// /proc (Linux) without waking the processes.
 package measure
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"syscall"
@@ -56,9 +61,89 @@ func Replace(f *fleet.Fleet) error {
 	return err
 }
 
+// ErrSuperseded is returned by a measurement whose signal reached a worker
+// that had already been succeeded, by a takeover the measurement did not
+// cause: it measured nothing.
+var ErrSuperseded = errors.New("measure: the signalled owner had already been succeeded")
+
+// successor waits for the first successful Check of an epoch above e's at
+// or after position mark, and makes sure it is that epoch's first, begun
+// after t0, when the fault was sent, by a worker that acquired after t0:
+// else the takeover came before the fault, and ErrSuperseded is returned
+// with the event.
+func successor(f *fleet.Fleet, mark int, e worker.Event, t0 int64) (worker.Event, error) {
+	next, at, err := Await(f, mark, func(n worker.Event) bool { return n.Kind == worker.OK && n.Epoch > e.Epoch })
+	if err != nil {
+		return next, err
+	}
+	log := f.Log()
+	for _, p := range log[:at] {
+		if p.Epoch != next.Epoch {
+			continue
+		}
+		if p.Kind == worker.OK || (p.Kind == worker.Acquired && p.T1 < t0) {
+			return next, fmt.Errorf("%w: epoch %d was acquired before the fault to %d", ErrSuperseded, next.Epoch, e.Epoch)
+		}
+	}
+	if next.T1 < t0 {
+		return next, fmt.Errorf("%w: epoch %d passed Check before the fault", ErrSuperseded, next.Epoch)
+	}
+	return next, nil
+}
+
+// HandoverOnce sends sig to w, the owner of e's epoch, and returns the
+// time from the signal to the end of the successor's first successful
+// Check, and that Check.
+func HandoverOnce(f *fleet.Fleet, w *fleet.Worker, e worker.Event, sig syscall.Signal) (time.Duration, worker.Event, error) {
+	mark := f.Mark()
+	t0, err := w.Signal(sig)
+	if err != nil {
+		return 0, worker.Event{}, err
+	}
+	next, err := successor(f, mark, e, t0)
+	if err != nil {
+		return 0, next, err
+	}
+	return time.Duration(next.T2 - t0), next, nil
+}
+
+// HangOnce freezes w, the owner of e's epoch, with SIGSTOP and returns the
+// time from its last renewal (the renewed_at of the record once all its
+// threads have stopped) to the end of the successor's first successful
+// Check, less ttl; and that Check. w stays stopped: the caller resumes it.
+func HangOnce(f *fleet.Fleet, w *fleet.Worker, e worker.Event, ttl time.Duration) (time.Duration, worker.Event, error) {
+	mark := f.Mark()
+	t0, err := w.Signal(syscall.SIGSTOP)
+	if err != nil {
+		return 0, worker.Event{}, err
+	}
+	// A renewal inside the kernel, its rename waiting on the disk, ends
+	// before the thread stops: the record read after that is the last.
+	if err := AwaitStopped(w.Pid(), Limit); err != nil {
+		return 0, worker.Event{}, err
+	}
+	raw, err := os.ReadFile(f.Path)
+	if err != nil {
+		return 0, worker.Event{}, err
+	}
+	rec, err := lease.DecodeRecord(raw)
+	if err != nil {
+		return 0, worker.Event{}, fmt.Errorf("measure: record after SIGSTOP: %w", err)
+	}
+	wallMinusMono := time.Now().UnixNano() - mono.Now()
+	if rec.Epoch != e.Epoch {
+		return 0, worker.Event{}, fmt.Errorf("%w: the record names epoch %d after SIGSTOP to %d", ErrSuperseded, rec.Epoch, e.Epoch)
+	}
+	next, err := successor(f, mark, e, t0)
+	if err != nil {
+		return 0, next, err
+	}
+	return time.Duration(next.T2+wallMinusMono-rec.RenewedAt.UnixNano()) - ttl, next, nil
+}
+
 // Handover sends sig to the owner n times, each time measuring until the
-// successor's first successful Check, and starts a worker for the one
-// that went.
+// successor's first successful Check (HandoverOnce), and starts a worker
+// for the one that went.
 func Handover(f *fleet.Fleet, sig syscall.Signal, n int) ([]time.Duration, error) {
 	e, err := Owner(f)
 	if err != nil {
@@ -66,16 +151,11 @@ func Handover(f *fleet.Fleet, sig syscall.Signal, n int) ([]time.Duration, error
 	}
 	var ds []time.Duration
 	for range n {
-		mark := f.Mark()
-		t0, err := f.Workers()[e.Worker].Signal(sig)
+		d, next, err := HandoverOnce(f, f.Workers()[e.Worker], e, sig)
 		if err != nil {
 			return ds, err
 		}
-		next, err := FirstOK(f, mark, e.Epoch)
-		if err != nil {
-			return ds, err
-		}
-		ds = append(ds, time.Duration(next.T2-t0))
+		ds = append(ds, d)
 		if err := Replace(f); err != nil {
 			return ds, err
 		}
@@ -84,10 +164,9 @@ func Handover(f *fleet.Fleet, sig syscall.Signal, n int) ([]time.Duration, error
 	return ds, nil
 }
 
-// Hang freezes the owner n times with SIGSTOP and measures from its last
-// renewal (the renewed_at of its last record) to the successor's first
-// successful Check, less the TTL; then resumes it (it exits, having lost)
-// and starts a worker in its place.
+// Hang freezes the owner n times with SIGSTOP, measuring each time how
+// long the successor took beyond the TTL (HangOnce); then resumes it (it
+// exits, having lost) and starts a worker in its place.
 func Hang(f *fleet.Fleet, ttl time.Duration, n int) ([]time.Duration, error) {
 	e, err := Owner(f)
 	if err != nil {
@@ -96,24 +175,11 @@ func Hang(f *fleet.Fleet, ttl time.Duration, n int) ([]time.Duration, error) {
 	var ds []time.Duration
 	for range n {
 		w := f.Workers()[e.Worker]
-		mark := f.Mark()
-		if _, err := w.Signal(syscall.SIGSTOP); err != nil {
-			return ds, err
-		}
-		raw, err := os.ReadFile(f.Path)
+		d, next, err := HangOnce(f, w, e, ttl)
 		if err != nil {
 			return ds, err
 		}
-		rec, err := lease.DecodeRecord(raw)
-		if err != nil || rec.Epoch != e.Epoch {
-			return ds, fmt.Errorf("measure: record after SIGSTOP: %+v, %v", rec, err)
-		}
-		wallMinusMono := time.Now().UnixNano() - mono.Now()
-		next, err := FirstOK(f, mark, e.Epoch)
-		if err != nil {
-			return ds, err
-		}
-		ds = append(ds, time.Duration(next.T2+wallMinusMono-rec.RenewedAt.UnixNano())-ttl)
+		ds = append(ds, d)
 		if _, err := w.Signal(syscall.SIGCONT); err != nil {
 			return ds, err
 		}

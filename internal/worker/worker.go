@@ -24,6 +24,13 @@ const (
 	EnvBarrier = "LEASEHOLD_WORKER_BARRIER" // "1": before each Join, print ready and wait for "go"
 	EnvRejoin  = "LEASEHOLD_WORKER_REJOIN"  // "1": Join again after loss or release
 	EnvImpl    = "LEASEHOLD_WORKER_IMPL"    // "naive" for the baseline of package naive; else package owner
+	// EnvAppend names a file to which the owner appends one short line
+	// after every successful Check: the work of an owner that writes its
+	// output to the file system the lease lives on.
+	EnvAppend = "LEASEHOLD_WORKER_APPEND"
+	// EnvReport "first" reports only the first successful Check of each
+	// tenure, so that an owner checking often costs the reader little.
+	EnvReport = "LEASEHOLD_WORKER_REPORT"
 )
 
 // member is what a worker needs of an election: *owner.Owner, or the
@@ -97,7 +104,7 @@ func (o *out) flush() {
 func Main() int {
 	o := &out{w: bufio.NewWriterSize(os.Stdout, 1<<16)}
 	defer o.flush()
-	cfg, check, err := config()
+	set, err := config()
 	if err != nil {
 		o.emit(Event{Kind: Error, Text: err.Error()}, true)
 		return 2
@@ -113,6 +120,7 @@ func Main() int {
 		close(cmds)
 	}()
 	rejoin := os.Getenv(EnvRejoin) == "1"
+	defer set.output.close()
 	for {
 		if os.Getenv(EnvBarrier) == "1" {
 			o.emit(Event{Kind: Ready, T1: mono.Now()}, true)
@@ -120,7 +128,7 @@ func Main() int {
 				return 0
 			}
 		}
-		code, again := tenure(o, cfg, check, cmds, sigs)
+		code, again := tenure(o, set, cmds, sigs)
 		if !again || !rejoin {
 			return code
 		}
@@ -145,9 +153,9 @@ func awaitGo(cmds <-chan string, sigs <-chan os.Signal) bool {
 
 // tenure runs one Join until loss, release or a signal. again is false
 // when the worker must exit.
-func tenure(o *out, cfg owner.Config, check time.Duration, cmds <-chan string, sigs <-chan os.Signal) (code int, again bool) {
+func tenure(o *out, set settings, cmds <-chan string, sigs <-chan os.Signal) (code int, again bool) {
 	t0 := mono.Now()
-	ow, err := join(cfg)
+	ow, err := join(set.cfg)
 	if err != nil {
 		o.emit(Event{Kind: Error, T1: t0, T2: mono.Now(), Text: "join: " + err.Error()}, true)
 		return 2, false
@@ -161,20 +169,36 @@ func tenure(o *out, cfg owner.Config, check time.Duration, cmds <-chan string, s
 		}
 		o.emit(e, true)
 	}
-	tick := time.NewTicker(check)
-	defer tick.Stop()
+	// The ticker runs only while this worker owns, so that a follower is
+	// woken by the library alone and its idle cost is the library's.
+	var tick ticker
+	var ticks <-chan time.Time
+	defer func() {
+		if tick != nil {
+			tick.Stop()
+		}
+	}()
 	acquired := ow.Acquired()
 	var epoch uint64
+	reported := false
 	probe := func() error {
 		b := mono.Now()
 		err := ow.Check()
 		a := mono.Now()
-		if err == nil {
-			o.emit(Event{Kind: OK, Epoch: epoch, T1: b, T2: a}, false)
-		} else {
+		if err != nil {
 			o.emit(Event{Kind: Fail, Epoch: epoch, T1: b, T2: a, Text: err.Error()}, true)
+			return err
 		}
-		return err
+		if !set.firstOnly || !reported {
+			// The first of a tenure goes out at once: a reader waiting
+			// for the successor learns of it without the batching delay.
+			o.emit(Event{Kind: OK, Epoch: epoch, T1: b, T2: a}, !reported)
+			reported = true
+		}
+		if werr := set.output.write(epoch); werr != nil {
+			o.emit(Event{Kind: Error, Epoch: epoch, T1: mono.Now(), Text: "append: " + werr.Error()}, true)
+		}
+		return nil
 	}
 	for {
 		select {
@@ -182,8 +206,10 @@ func tenure(o *out, cfg owner.Config, check time.Duration, cmds <-chan string, s
 			acquired = nil
 			epoch = ow.Epoch()
 			o.emit(Event{Kind: Acquired, Epoch: epoch, T1: mono.Now()}, true)
+			tick = newTicker(set.check)
+			ticks = tick.C()
 			probe()
-		case <-tick.C:
+		case <-ticks:
 			if epoch != 0 && probe() != nil {
 				return lose(o, ow, epoch)
 			}
@@ -212,8 +238,16 @@ func lose(o *out, ow member, epoch uint64) (int, bool) {
 	return 3, true
 }
 
-func config() (owner.Config, time.Duration, error) {
-	cfg := owner.Config{LeasePath: os.Getenv(EnvPath)}
+// settings is a worker's configuration, read from its environment.
+type settings struct {
+	cfg       owner.Config
+	check     time.Duration // how often the owner calls Check
+	firstOnly bool          // report only the first successful Check of a tenure
+	output    *appender     // nil unless EnvAppend is set
+}
+
+func config() (settings, error) {
+	set := settings{cfg: owner.Config{LeasePath: os.Getenv(EnvPath)}}
 	var err error
 	dur := func(key string, def time.Duration) time.Duration {
 		v := os.Getenv(key)
@@ -226,11 +260,23 @@ func config() (owner.Config, time.Duration, error) {
 		}
 		return d
 	}
-	cfg.TTL = dur(EnvTTL, 2*time.Second)
-	cfg.RenewInterval = dur(EnvRenew, 0)
-	check := dur(EnvCheck, time.Millisecond)
-	if err == nil && check <= 0 {
+	set.cfg.TTL = dur(EnvTTL, 2*time.Second)
+	set.cfg.RenewInterval = dur(EnvRenew, 0)
+	set.check = dur(EnvCheck, time.Millisecond)
+	if err == nil && set.check <= 0 {
 		err = fmt.Errorf("%s must be positive", EnvCheck)
 	}
-	return cfg, check, err
+	switch r := os.Getenv(EnvReport); r {
+	case "", "all":
+	case "first":
+		set.firstOnly = true
+	default:
+		if err == nil {
+			err = fmt.Errorf("%s=%q: want all or first", EnvReport, r)
+		}
+	}
+	if p := os.Getenv(EnvAppend); p != "" {
+		set.output = &appender{path: p}
+	}
+	return set, err
 }

@@ -1,0 +1,6 @@
+//go:build unix && !linux
+
+package main
+
+// fsType is not told on this system.
+func fsType(string) string { return "unknown" }
