@@ -12,11 +12,12 @@
 // An epoch is taken by creating its claim exclusively: as a file, made
 // durable before the epoch is used, by the candidate that will hold it;
 // or as a directory, a tombstone, by a participant that skips the epoch
-// (see below). Either way no one can hold it afterwards, so no epoch
+// (see below). Either way no one can hold it afterwards, and no epoch is
+// ever claimed twice: a claim withdrawn before its epoch was used, because
+// the holder turned out to be alive, stays, voided by a marker beside it.
+// The next epoch is always the one after the latest taken. So no epoch
 // serves two tenures and epochs never go backwards, even if the record is
-// deleted or corrupted or the machine crashes. (A claim withdrawn before
-// its epoch was ever used, because the holder turned out to be alive, may
-// be made again.) The next epoch is always the one after the latest taken.
+// deleted or corrupted or the machine crashes.
 //
 // The record is what followers read to know the holder and its endpoint;
 // no decision trusts it, since anyone may write it. What the decisions
@@ -52,9 +53,13 @@
 // successful renewal is never valid at the same instant as its successor.
 // A renewal that finds a later claim whose claimant has not published yet
 // fails but leaves the tenure to its deadline, since a takeover by expiry
-// that finds the holder renewing withdraws its claim; once a later
-// claimant's beat shows that it has published, Renew returns ErrLost, for
-// good.
+// that finds the holder renewing withdraws its claim; a later claim whose
+// claimant gave it up without publishing (its live lock free) does not
+// stop a renewal. Once a later claimant's beat shows that it has
+// published, which it does only when it has found this tenure gone or
+// expired, Renew returns ErrLost, for good. A takeover frozen between its
+// claim and its withdrawal does cost the holder its lease, at its
+// deadline.
 //
 // A candidate that holds the lock of the next epoch without having
 // claimed it is about to; a follower that finds one lets it finish, for

@@ -591,8 +591,11 @@ func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool,
 		if exists != f.seenExists || !bytes.Equal(raw, f.seen) || !bytes.Equal(f.beatsOf(f.seenBeatsOf), f.seenBeats) {
 			// The holder renewed after all. Withdraw the claim, so that
 			// its next renewal does not take the claim for a successor.
-			f.at("remove:claim")
-			_ = os.Remove(f.name(kindClaim, epoch))
+			// The claim stays, voided, so that no one claims its epoch
+			// again below what others may have listed.
+			if err := f.writeFile(kindVoid, f.name(kindVoid, epoch), nil, 0, false); err != nil {
+				return nil, err
+			}
 			return nil, fmt.Errorf("%w: the record changed while it was being taken over", ErrHeld)
 		}
 	}

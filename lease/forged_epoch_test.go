@@ -49,9 +49,7 @@ func TestForgedEpochDoesNotHideTheHoldersBeat(t *testing.T) {
 	if fi, err := os.Stat(path + ".d/claim.2"); err != nil || !fi.IsDir() {
 		t.Fatalf("claim.2 is not a tombstone: %v", err)
 	}
-	if _, err := os.Stat(path + ".d/claim.3"); !os.IsNotExist(err) {
-		t.Fatalf("claim.3 was not withdrawn: %v", err)
-	}
+	mustBeWithdrawn(t, path, 3)
 	deadline := clk.Now().Add(ttl)
 	if err := lh.Renew(ctx); err != nil {
 		t.Fatalf("h's renewal: %v", err)

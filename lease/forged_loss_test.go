@@ -30,9 +30,7 @@ func TestForgedLaterEpochKeepsTheHolder(t *testing.T) {
 		}
 	}
 	mustHeld(t, b, "b") // b withdraws its claim: the record changed
-	if _, err := os.Stat(path + ".d/claim.2"); !os.IsNotExist(err) {
-		t.Fatalf("claim.2 was not withdrawn: %v", err)
-	}
+	mustBeWithdrawn(t, path, 2)
 	after := la.Renew(ctx)
 	if errors.Is(during, ErrLost) {
 		t.Fatalf("Renew while a withdrawn takeover's claim stood = %v, though no successor published (the next Renew = %v)", during, after)

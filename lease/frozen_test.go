@@ -192,7 +192,21 @@ func TestWithdrawnTakeoverKeepsTheHolder(t *testing.T) {
 		t.Fatalf("renewal after the claim was withdrawn = %v, want nil", err)
 	}
 	la.Close()
-	if lb := acquire(t, b, "b"); lb.Record().Epoch != 2 {
-		t.Fatalf("epoch = %d, want 2 (the withdrawn claim was never used)", lb.Record().Epoch)
+	mustBeWithdrawn(t, path, 2)
+	if lb := acquire(t, b, "b"); lb.Record().Epoch != 3 {
+		t.Fatalf("epoch = %d, want 3 (the withdrawn epoch is never used)", lb.Record().Epoch)
+	}
+}
+
+// mustBeWithdrawn asserts that the claim of epoch n stands, voided.
+func mustBeWithdrawn(t *testing.T, path string, n uint64) {
+	t.Helper()
+	f := &File{side: path + ".d"}
+	ls, err := f.list()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(f.name(kindVoid, n)); err != nil || containsEpoch(ls.claims, n) || !containsEpoch(ls.tombs, n) {
+		t.Fatalf("claim of epoch %d is not withdrawn: %v, claims %v", n, err, ls.claims)
 	}
 }

@@ -178,9 +178,28 @@ func (l *fileLease) checkLatest(epoch uint64) error {
 		if f.revert.contested || f.successorPublished(ls, epoch) {
 			return fmt.Errorf("%w: epoch %d claimed by another instance", ErrLost, top)
 		}
-		return fmt.Errorf("%w: epoch %d, above %d", errContested, top, epoch)
+		for _, n := range ls.claims {
+			if n > epoch && !f.abandoned(n) {
+				return fmt.Errorf("%w: epoch %d, above %d", errContested, n, epoch)
+			}
+		}
 	}
 	return nil
+}
+
+// abandoned reports whether the claimant of epoch n, which has not
+// published, gave its claim up: its live lock is free, and it takes that
+// lock only before claiming, so it can never publish now.
+func (f *File) abandoned(n uint64) bool {
+	l, ok, err := f.tryLock(n, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	if err != nil || !ok {
+		return false
+	}
+	_ = f.unlock(l)
+	return true
 }
 
 // successorPublished reports whether a claimant of a later epoch than

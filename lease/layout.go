@@ -24,6 +24,8 @@ import (
 //	  tmp.N    where the holder of epoch N stages P; a successor removes it,
 //	           so a stale holder's rename fails
 //	  sock.N   the notification socket of the claimant of epoch N
+//	  void.N   marks the claim of epoch N withdrawn: its claimant gave it up
+//	           before publishing, and the epoch is never used
 //	  beat.N   the count of the record's publications by the holder of
 //	           epoch N, rewritten after each: what a follower compares to
 //	           know that the holder renewed, even if the record was
@@ -34,6 +36,7 @@ const (
 	kindTmp   = "tmp"
 	kindSock  = "sock"
 	kindBeat  = "beat"
+	kindVoid  = "void"
 )
 
 // keepEpochs is how many epochs below its own a new holder leaves in the
@@ -50,8 +53,8 @@ func (f *File) name(kind string, epoch uint64) string {
 
 // listing is what the sidecar directory holds, by kind, in ascending order.
 type listing struct {
-	claims []uint64 // claim files: epochs taken by a candidate
-	tombs  []uint64 // claim directories: epochs skipped for good
+	claims []uint64 // claim files, not withdrawn: epochs taken by a candidate
+	tombs  []uint64 // claim directories and withdrawn claims: epochs never used
 	temps  []uint64
 }
 
@@ -87,6 +90,7 @@ func (f *File) list() (listing, error) {
 		return listing{}, fmt.Errorf("lease: list %s: %w", f.side, err)
 	}
 	var l listing
+	void := map[uint64]bool{}
 	for _, e := range ents {
 		kind, n, ok := parseName(e.Name())
 		if !ok {
@@ -99,7 +103,20 @@ func (f *File) list() (listing, error) {
 			l.claims = append(l.claims, n)
 		case kind == kindTmp:
 			l.temps = append(l.temps, n)
+		case kind == kindVoid:
+			void[n] = true
 		}
+	}
+	if len(void) > 0 {
+		claims := l.claims[:0:0]
+		for _, n := range l.claims {
+			if void[n] {
+				l.tombs = append(l.tombs, n)
+			} else {
+				claims = append(claims, n)
+			}
+		}
+		l.claims = claims
 	}
 	slices.Sort(l.claims)
 	slices.Sort(l.tombs)

@@ -1,6 +1,7 @@
 package lease
 
 import (
+	"errors"
 	"path/filepath"
 	"testing"
 )
@@ -9,11 +10,13 @@ import (
 // renewal of the holder of epoch 1, begun before either, lands while they
 // are under way. Claim 2 is withdrawn before claim 3 is made, and claim 3
 // is withdrawn after a follower c has listed {1, 3}: c will take epoch 4
-// once the live locks of 1 and 3 are free. The holder's tenure ends; epoch
-// 2, the one after the latest taken again, is claimed and granted to d,
-// below c's listing; c, resuming, probes 1 and 3 only, finds them free and
-// takes epoch 4 too. No file is tampered with.
-func TestRemadeClaimBelowStaleListing(t *testing.T) {
+// once the live locks of 1 and 3 are free. The holder's tenure ends. Were
+// withdrawn claims removed, epoch 2, the one after the latest taken again,
+// would be claimed and granted to d, below c's listing; c, resuming, would
+// probe 1 and 3 only, find them free and take epoch 4 too: two owners. A
+// withdrawn claim is voided instead, and its epoch never claimed again. No
+// file is tampered with.
+func TestWithdrawnEpochIsNotClaimedAgain(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "owner.lease")
 	clk := newClock()
 	h, a, b, c, d := open(t, path, clk), open(t, path, clk), open(t, path, clk), open(t, path, clk), open(t, path, clk)
@@ -67,10 +70,12 @@ func TestRemadeClaimBelowStaleListing(t *testing.T) {
 
 	lh.Close() // the holder's tenure ends: its live lock is free
 
-	ld := acquire(t, d, "d") // epoch 2, made again
+	ld := acquire(t, d, "d") // the epoch after the withdrawn ones
 	lc, errC := resumeC()
 	if lc != nil {
 		t.Fatalf("two tenures valid at once: d at epoch %d and c at epoch %d, both granted at %v", ld.Record().Epoch, lc.Record().Epoch, clk.Now())
 	}
-	t.Logf("d at epoch %d; c: %v", ld.Record().Epoch, errC)
+	if ld.Record().Epoch != 4 || !errors.Is(errC, ErrHeld) {
+		t.Fatalf("d at epoch %d, c = %v; want d at 4 (2 and 3 withdrawn) and c held off", ld.Record().Epoch, errC)
+	}
 }
