@@ -14,7 +14,9 @@
 // or as a directory, a tombstone, by a participant that skips the epoch
 // (see below). Either way no one can hold it afterwards, and no epoch is
 // ever claimed twice: a claim withdrawn before its epoch was used, because
-// the holder turned out to be alive, stays, voided by a marker beside it.
+// the holder turned out to be alive, stays, voided by a marker beside it
+// (a crash may lose the marker; the claim, durable, still keeps its epoch
+// from use, and its claimant, gone, cannot publish).
 // The next epoch is always the one after the latest taken. So no epoch
 // serves two tenures and epochs never go backwards, even if the record is
 // deleted or corrupted or the machine crashes.

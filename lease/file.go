@@ -537,17 +537,15 @@ func (f *File) tombstone(n uint64) error {
 // publishes the record.
 func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool, probes []*flock.Flock) (_ *fileLease, err error) {
 	fl := &fileLease{f: f, live: live}
-	f.at("create:beat")
-	if fl.beat, err = os.OpenFile(f.name(kindBeat, epoch), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
-		return nil, fmt.Errorf("lease: %w", err)
-	}
 	// Listen before the claim is visible, so that followers who see it can
 	// connect, and learn at once if this candidate dies or gives up.
 	fl.listen(epoch)
 	defer func() {
 		if err != nil {
 			fl.closeNotifier()
-			_ = fl.beat.Close()
+			if fl.beat != nil {
+				_ = fl.beat.Close()
+			}
 		}
 	}()
 	now := time.Now()
@@ -564,6 +562,12 @@ func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool,
 	}
 	if err := f.writeClaim(rec); err != nil {
 		return nil, err
+	}
+	// The beat is this claimant's alone from here: no one else can claim
+	// the epoch, nor claim it again.
+	f.at("create:beat")
+	if fl.beat, err = os.OpenFile(f.name(kindBeat, epoch), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
+		return nil, fmt.Errorf("lease: %w", err)
 	}
 	f.unlockAll(probes)
 	l, err := f.list()

@@ -27,7 +27,7 @@ func TestForgedEpochDoesNotHideTheHoldersBeat(t *testing.T) {
 	clk.Advance(ttl) // h is silent for a TTL
 
 	// c finds the lease expired, locks live.2 and freezes before claiming.
-	resumeC := freezeAt(t, c, "c", "create:beat")
+	resumeC := freezeAt(t, c, "c", "listen:sock")
 	mustHeld(t, f, "f") // f finds the lease expired, epoch 2 being claimed
 	clk.Advance(ttl)
 	// f gives up on c: tombstone 2, claim 3 by expiry; h renews meanwhile,

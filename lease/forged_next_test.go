@@ -29,7 +29,7 @@ func TestForgedEpochAboveTheClaimsDoesNotSplitTheProbe(t *testing.T) {
 	}
 
 	// a finds epoch 1's holder gone, locks the next epoch and freezes.
-	resumeA := freezeAt(t, a, "a", "create:beat")
+	resumeA := freezeAt(t, a, "a", "listen:sock")
 	if err := os.Remove(path); err != nil { // someone removes the lease file
 		t.Fatal(err)
 	}

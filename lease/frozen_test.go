@@ -210,3 +210,31 @@ func mustBeWithdrawn(t *testing.T, path string, n uint64) {
 		t.Fatalf("claim of epoch %d is not withdrawn: %v, claims %v", n, err, ls.claims)
 	}
 }
+
+// A candidate that decided on an old listing and locks an epoch claimed
+// since, after its claimant's tenure ended, must not erase that claimant's
+// beat: the beat is what tells that the epoch was published, so that the
+// holder before it learns it lost.
+func TestStaleCandidateKeepsThePublishedBeat(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "owner.lease")
+	clk := newClock()
+	h, f, c := open(t, path, clk), open(t, path, clk), open(t, path, clk)
+	lh := acquire(t, h, "h") // epoch 1; h stops renewing
+	mustHeld(t, f, "f")
+	mustHeld(t, c, "c")
+	clk.Advance(ttl)
+	resume := freezeAt(t, c, "c", "lock:live") // c judged the lease expired: next is 2
+	lf := acquire(t, f, "f")                   // f takes epoch 2 by expiry, publishes
+	if err := lf.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := resume(); !errors.Is(err, ErrHeld) {
+		t.Fatalf("stale candidate = %v, want ErrHeld", err)
+	}
+	if beat := c.readBeat(2); len(beat) == 0 {
+		t.Fatal("the beat of published epoch 2 was erased")
+	}
+	if err := lh.Renew(ctx); !errors.Is(err, ErrLost) {
+		t.Fatalf("renewal of epoch 1 after epoch 2 was published = %v, want ErrLost", err)
+	}
+}

@@ -188,8 +188,11 @@ func (l *fileLease) checkLatest(epoch uint64) error {
 }
 
 // abandoned reports whether the claimant of epoch n, which has not
-// published, gave its claim up: its live lock is free, and it takes that
-// lock only before claiming, so it can never publish now.
+// published, gave its claim up: it holds its live lock from before its
+// claim to the end of its tenure, so with the lock free it can never
+// publish now. (A candidate that has not seen the claim may hold the lock
+// for a moment, before its own claim of n fails: the renewal then only
+// waits.)
 func (f *File) abandoned(n uint64) bool {
 	l, ok, err := f.tryLock(n, false)
 	if errors.Is(err, fs.ErrNotExist) {
