@@ -435,17 +435,27 @@ func (f *File) probeGone(claims []uint64, from uint64) ([]*flock.Flock, bool) {
 			continue
 		}
 		probed++
-		l, ok, err := f.tryLock(n, false)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			continue
-		case err != nil || !ok:
+		l, gone := f.probe(n)
+		if !gone {
 			f.unlockAll(locks)
 			return nil, false
 		}
-		locks = append(locks, l)
+		if l != nil {
+			locks = append(locks, l)
+		}
 	}
 	return locks, probed > 0
+}
+
+// probe takes a shared lock on the live file of epoch n. It reports
+// whether no claimant holds that epoch's tenure: the lock was free (it is
+// returned, held), or the live file is missing (no lock).
+func (f *File) probe(n uint64) (*flock.Flock, bool) {
+	l, ok, err := f.tryLock(n, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, true
+	}
+	return l, err == nil && ok
 }
 
 // unlockAll drops those of locks that are still held.

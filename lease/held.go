@@ -162,9 +162,10 @@ func (l *fileLease) publish(rec Record) error {
 	return l.checkLatest(rec.Epoch)
 }
 
-// checkLatest returns nil if epoch is still the latest claimed, ErrLost
-// if its claim is gone or a successor has published, errContested if a
-// later claim stands whose claimant has not published.
+// checkLatest returns nil if epoch is still the latest claimed (a later
+// claim given up without publishing does not count), ErrLost if its claim
+// is gone or a later claimant has published, errContested if a later
+// claim stands whose claimant has not published.
 func (l *fileLease) checkLatest(epoch uint64) error {
 	f := l.f
 	ls, err := f.list()
@@ -194,15 +195,11 @@ func (l *fileLease) checkLatest(epoch uint64) error {
 // for a moment, before its own claim of n fails: the renewal then only
 // waits.)
 func (f *File) abandoned(n uint64) bool {
-	l, ok, err := f.tryLock(n, false)
-	if errors.Is(err, fs.ErrNotExist) {
-		return true
+	l, gone := f.probe(n)
+	if l != nil {
+		_ = f.unlock(l)
 	}
-	if err != nil || !ok {
-		return false
-	}
-	_ = f.unlock(l)
-	return true
+	return gone
 }
 
 // successorPublished reports whether a claimant of a later epoch than
