@@ -75,9 +75,9 @@ func TestExplore(t *testing.T) {
 				seed, r.violation, seed, *exploreSteps, r.tail())
 		}
 	}
-	t.Logf("explored %d schedules (%d distinct interleavings): %d steps, %d grants (%d by expiry), %d tombstones, %d freezes, %d deaths, %d joins, %d liveness phases; 0 violations",
-		sum.schedules, len(seen), sum.steps, sum.grants, sum.expiries, sum.tombs, sum.freezes, sum.deaths, sum.joins, sum.phases)
-	if sum.schedules >= 100 && (sum.grants < sum.schedules || sum.tombs == 0 || sum.phases == 0 || sum.expiries == 0) {
+	t.Logf("explored %d schedules (%d distinct interleavings): %d steps, %d grants (%d by expiry), %d tombstones, %d freezes, %d deaths, %d joins, %d liveness phases, %d blocks reserved, %d reboots; 0 violations",
+		sum.schedules, len(seen), sum.steps, sum.grants, sum.expiries, sum.tombs, sum.freezes, sum.deaths, sum.joins, sum.phases, sum.blocks, sum.reboots)
+	if sum.schedules >= 100 && (sum.grants < sum.schedules || sum.tombs == 0 || sum.phases == 0 || sum.expiries == 0 || sum.blocks == 0 || sum.reboots == 0) {
 		t.Fatalf("the schedules did not reach the protocol's corners: %+v", sum)
 	}
 }
@@ -116,6 +116,7 @@ const (
 
 type exploreStats struct {
 	schedules, steps, grants, expiries, tombs, freezes, deaths, joins, phases int
+	reboots, blocks                                                           int
 }
 
 func (s *exploreStats) add(o exploreStats) {
@@ -128,6 +129,8 @@ func (s *exploreStats) add(o exploreStats) {
 	s.deaths += o.deaths
 	s.joins += o.joins
 	s.phases += o.phases
+	s.reboots += o.reboots
+	s.blocks += o.blocks
 }
 
 type exploreResult struct {
@@ -190,6 +193,9 @@ type explorer struct {
 	ttl         time.Duration
 	maxTTL      time.Duration
 	revert      revertKind
+	boot        string // the boot id participants run in; "" for durable claims
+	boots       int    // reboots so far
+	blockSize   uint64
 	ps          []*participant
 	ev          chan event
 	tenures     []*tenureSpan
@@ -222,6 +228,12 @@ func explore(t testing.TB, seed uint64, steps int, revert revertKind) exploreRes
 		changeAt:    map[int]bool{},
 	}
 	x.maxTTL = x.ttl * 3 / 2
+	// Epochs in blocks of 2 to 5, so that schedules cross into new blocks
+	// often; a quarter of the schedules make every claim durable instead.
+	x.blockSize = 2 + x.rng.Uint64N(4)
+	if x.rng.IntN(4) > 0 {
+		x.boot = "boot-0"
+	}
 	h := fnv.New64a()
 	defer x.cleanup()
 	for range 3 {
@@ -302,6 +314,7 @@ func (x *explorer) join() {
 		x.t.Fatal(err)
 	}
 	p := &participant{id: len(x.ps), f: f, ttl: ttl, prio: 1 + x.rng.IntN(1000), resume: make(chan bool)}
+	f.boot, f.blockSize = x.boot, x.blockSize
 	f.hook = func(point string) { x.park(p, point) }
 	f.track = func(c io.Closer) { p.fds = append(p.fds, c) }
 	f.revert.lockNext = x.revert == revertLockNext
@@ -314,8 +327,11 @@ func (x *explorer) join() {
 // park is the hook of every participant: it reports the step and waits to
 // be let go on.
 func (x *explorer) park(p *participant, point string) {
-	if point == "mkdir:tomb" {
+	switch point {
+	case "mkdir:tomb":
 		x.res.stats.tombs++ // counted when attempted
+	case "link:block":
+		x.res.stats.blocks++
 	}
 	x.ev <- event{p: p, point: point}
 	if !<-p.resume {
@@ -356,7 +372,22 @@ func (x *explorer) perturb() {
 		if len(idle) > 0 {
 			x.phase(idle[x.rng.IntN(len(idle))])
 		}
+	case r < 0.0695 && x.boot != "":
+		x.reboot()
 	}
+}
+
+// reboot ends every participant, as a restart of the machine that lost
+// nothing: the next ones run in a new boot, so they must go above the
+// blocks of epochs reserved before.
+func (x *explorer) reboot() {
+	for _, p := range x.alive() {
+		x.kill(p)
+	}
+	x.boots++
+	x.boot = fmt.Sprint("boot-", x.boots)
+	x.res.stats.reboots++
+	x.logf("reboot")
 }
 
 // freeze stops p, wherever it is, for up to three TTLs.

@@ -83,6 +83,12 @@ type File struct {
 	// found another epoch held and outlived changes of the lease; a
 	// renewal giving up on any later claim.
 	revert struct{ lockNext, contested bool }
+	// oplog, if set by a test, is told of every change to the files.
+	oplog func(fsOp)
+
+	boot      string // the running boot's id; "" to make every claim durable
+	blockSize uint64 // epochs per reserved block
+	usable    uint64 // a block known reserved in this boot and durable
 }
 
 // at marks a step of the protocol; see hook.
@@ -169,7 +175,10 @@ func Open(path string, opts Options) (*File, error) {
 		}
 	}
 	host, _ := os.Hostname()
-	return &File{path: path, side: side, ttl: opts.TTL, clk: opts.Clock, host: host, closing: make(chan struct{})}, nil
+	return &File{
+		path: path, side: side, ttl: opts.TTL, clk: opts.Clock, host: host, closing: make(chan struct{}),
+		boot: bootID(), blockSize: defaultBlockSize,
+	}, nil
 }
 
 // prepareDir creates dir (0700) if it is missing, reporting whether it did,
@@ -381,9 +390,12 @@ func (f *File) TryAcquire(ctx context.Context, c Candidate) (Lease, Record, erro
 	if next > MaxEpoch {
 		return nil, s.holder(), fmt.Errorf("lease: %s: no epoch is left above %d; a claim was written by hand", f.side, next-1)
 	}
-	epoch, live, err := f.lockNext(next)
+	epoch, live, err := f.lockNext(s.listing, next)
 	switch {
 	case errors.Is(err, ErrHeld):
+		return held()
+	case errors.Is(err, errContested):
+		f.suspect = suspectFirst
 		return held()
 	case err != nil:
 		return nil, s.holder(), err
@@ -401,7 +413,6 @@ func (f *File) TryAcquire(ctx context.Context, c Candidate) (Lease, Record, erro
 		}
 		return nil, s.holder(), err
 	}
-	f.collect(epoch)
 	return l, l.Record(), nil
 }
 
@@ -490,8 +501,9 @@ func (f *File) holderTTL(claims []uint64, from uint64) time.Duration {
 // on from the last tombstone.
 const maxSkips = keepEpochs
 
-// lockNext takes the live lock of the first free epoch from first on. A
-// candidate that holds the lock of an epoch it has not claimed yet is
+// lockNext takes the live lock of the first free epoch from first on, in
+// a block reserved for this boot (see reserve), which may be further on.
+// A candidate that holds the lock of an epoch it has not claimed yet is
 // about to claim it, so lockNext returns no lock and the caller reads
 // again soon. If an epoch is still held so a TTL after this participant
 // first found one held (the lease unchanged meanwhile), its holder froze
@@ -499,9 +511,16 @@ const maxSkips = keepEpochs
 // frozen candidate can never claim it, and tries the next. It returns an
 // error wrapping ErrHeld if the epoch was claimed before its tombstone was
 // made.
-func (f *File) lockNext(first uint64) (uint64, *flock.Flock, error) {
+func (f *File) lockNext(ls listing, first uint64) (uint64, *flock.Flock, error) {
 	now := f.clk.Now()
-	for n := first; n < first+maxSkips && n <= MaxEpoch; n++ {
+	n, err := f.reserve(ls, first)
+	if err != nil {
+		return 0, nil, err
+	}
+	for range maxSkips {
+		if n > MaxEpoch {
+			break
+		}
 		l, ok, err := f.tryLock(n, true)
 		if err != nil {
 			return 0, nil, fmt.Errorf("lease: lock %s: %w", f.name(kindLive, n), err)
@@ -517,11 +536,16 @@ func (f *File) lockNext(first uint64) (uint64, *flock.Flock, error) {
 			f.contested = n
 			return 0, nil, nil
 		}
-		if f.revert.lockNext {
-			continue
+		if !f.revert.lockNext {
+			if err := f.tombstone(n); err != nil {
+				return 0, nil, err
+			}
 		}
-		if err := f.tombstone(n); err != nil {
-			return 0, nil, err
+		n++
+		if f.boot != "" && f.blockOf(n) != f.blockOf(n-1) {
+			if n, err = f.reserve(ls, n); err != nil {
+				return 0, nil, err
+			}
 		}
 	}
 	return 0, nil, nil
@@ -535,6 +559,7 @@ func (f *File) tombstone(n uint64) error {
 	err := os.Mkdir(f.name(kindClaim, n), 0o700)
 	switch {
 	case err == nil:
+		f.op(opMkdir, f.name(kindClaim, n), "", nil)
 		return nil
 	case errors.Is(err, fs.ErrExist):
 		return fmt.Errorf("%w: epoch %d claimed meanwhile", ErrHeld, n)
@@ -579,6 +604,7 @@ func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool,
 	if fl.beat, err = os.OpenFile(f.name(kindBeat, epoch), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
 		return nil, fmt.Errorf("lease: %w", err)
 	}
+	f.op(opCreate, fl.beat.Name(), "", nil)
 	f.unlockAll(probes)
 	l, err := f.list()
 	if err != nil {
@@ -593,6 +619,7 @@ func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool,
 			if err := os.Remove(f.name(kindTmp, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return nil, fmt.Errorf("lease: %w", err)
 			}
+			f.op(opRemove, f.name(kindTmp, n), "", nil)
 		}
 	}
 	if expired {
@@ -614,9 +641,9 @@ func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool,
 		}
 	}
 	fl.rec = rec
-	// The claim is durable; the record need not be: after a crash a torn
-	// or lost record is replaced by the next holder, and the claims keep
-	// the epochs.
+	// The epoch is durable, by its block or its claim; the record need not
+	// be: after a crash a torn or lost record is replaced by the next
+	// holder.
 	if err := fl.publish(rec); err != nil {
 		return nil, err
 	}
@@ -625,15 +652,16 @@ func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool,
 }
 
 // writeClaim creates claim.N exclusively, with rec's contents, and makes
-// it durable. The file may be seen empty for a moment; readers of claims
-// tolerate that.
+// it durable unless its block is (see reserve). The file may be seen empty
+// for a moment; readers of claims tolerate that.
 func (f *File) writeClaim(rec Record) error {
 	b, err := EncodeRecord(rec)
 	if err != nil {
 		return err
 	}
 	path := f.name(kindClaim, rec.Epoch)
-	if err := f.writeFile(kindClaim, path, b, os.O_EXCL, true); err != nil {
+	durable := f.boot == ""
+	if err := f.writeFile(kindClaim, path, b, os.O_EXCL, durable); err != nil {
 		if _, serr := os.Lstat(path); errors.Is(err, fs.ErrExist) || serr == nil {
 			// Claimed, or skipped, by another participant first. (Windows
 			// may refuse an exclusive create over a directory otherwise.)
@@ -641,11 +669,10 @@ func (f *File) writeClaim(rec Record) error {
 		}
 		return err
 	}
-	f.at("sync:side")
-	if err := syncDir(f.side); err != nil {
-		return fmt.Errorf("lease: sync %s: %w", f.side, err)
+	if !durable {
+		return nil
 	}
-	return nil
+	return f.syncSide()
 }
 
 // writeFile writes b to a new or truncated file at path, a file of the
@@ -656,11 +683,17 @@ func (f *File) writeFile(kind, path string, b []byte, flag int, sync bool) error
 	if err != nil {
 		return fmt.Errorf("lease: %w", err)
 	}
+	f.op(opCreate, path, "", nil)
 	f.at("write:" + kind)
 	_, err = fh.Write(b)
+	if err == nil {
+		f.op(opWrite, path, "", b)
+	}
 	if err == nil && sync {
 		f.at("sync:" + kind)
-		err = fh.Sync()
+		if err = fh.Sync(); err == nil {
+			f.op(opSync, path, "", nil)
+		}
 	}
 	if cerr := fh.Close(); err == nil {
 		err = cerr

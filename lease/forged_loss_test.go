@@ -32,7 +32,7 @@ func TestRecordWrittenDuringATakeoverKeepsTheHolder(t *testing.T) {
 			clk.Advance(ttl)
 			var during error
 			b.hook = func(p string) {
-				if p == "sync:side" { // claim.2 stands, unpublished
+				if p == "create:beat" { // claim.2 stands, unpublished
 					b.hook = nil
 					rec, err := tc.record(path)
 					if err == nil {

@@ -169,7 +169,7 @@ func TestWithdrawnTakeoverKeepsTheHolder(t *testing.T) {
 	}
 	var inFlight, during error
 	b.hook = func(point string) {
-		if point == "sync:side" { // claim.2 exists
+		if point == "create:beat" { // claim.2 exists
 			close(proceed) // now let a's rename land
 			inFlight = <-renewed
 			a.hook = nil

@@ -24,6 +24,7 @@ type fileLease struct {
 	seq    uint64 // publications attempted; makes every record's bytes unique
 	closed bool
 	n      *notifier
+	tidy   chan struct{} // closed when the tidying after acquiring is done; nil until it starts
 }
 
 func (l *fileLease) Record() Record {
@@ -54,7 +55,29 @@ func (l *fileLease) Renew(ctx context.Context) error {
 	}
 	l.rec.RenewedAt, l.rec.Seq = rec.RenewedAt, l.seq
 	l.n.notify()
+	if l.tidy == nil {
+		l.startTidy()
+	}
 	return nil
+}
+
+// startTidy removes the files of old epochs and reserves the next block of
+// epochs, in the background, once the tenure has renewed: work a takeover
+// need not wait for.
+func (l *fileLease) startTidy() {
+	done := make(chan struct{})
+	l.tidy = done
+	epoch := l.rec.Epoch
+	tidy := func() {
+		defer close(done)
+		l.f.collect(epoch)
+		l.f.reserveAhead(epoch)
+	}
+	if l.f.hook != nil { // a test stepping through the protocol sees every step in turn
+		tidy()
+	} else {
+		go tidy()
+	}
 }
 
 func (l *fileLease) Release(ctx context.Context) error {
@@ -93,7 +116,16 @@ func (l *fileLease) closeLocked() error {
 	l.closeNotifier()
 	_ = l.beat.Close()
 	l.f.at("remove:tmp")
-	_ = os.Remove(l.f.name(kindTmp, l.rec.Epoch))
+	if os.Remove(l.f.name(kindTmp, l.rec.Epoch)) == nil {
+		l.f.op(opRemove, l.f.name(kindTmp, l.rec.Epoch), "", nil)
+	}
+	if l.tidy != nil {
+		<-l.tidy
+	} else {
+		// A tenure that never renewed removes old files as it goes, after
+		// the handover, so that short tenures do not pile them up.
+		l.f.collect(l.rec.Epoch)
+	}
 	if err != nil {
 		return fmt.Errorf("lease: unlock %s: %w", l.live.Path(), err)
 	}
@@ -148,6 +180,7 @@ func (l *fileLease) publish(rec Record) error {
 		}
 		return fmt.Errorf("lease: publish %s: %w", f.path, err)
 	}
+	f.op(opRename, tmp, f.path, nil)
 	// Count the publication where deleting or damaging the record cannot
 	// undo it, then check again: a successor that claimed before the beat
 	// may not have seen it, so the publication then does not count.
@@ -156,9 +189,11 @@ func (l *fileLease) publish(rec Record) error {
 		return nil
 	}
 	f.at("write:beat")
-	if _, err := l.beat.WriteAt(fmt.Appendf(nil, "%020d\n", l.seq), 0); err != nil {
+	beat := beatOf(l.seq)
+	if _, err := l.beat.WriteAt(beat, 0); err != nil {
 		return fmt.Errorf("lease: write %s: %w", l.beat.Name(), err)
 	}
+	f.op(opWrite, l.beat.Name(), "", beat)
 	return l.checkLatest(rec.Epoch)
 }
 
@@ -213,6 +248,9 @@ func (f *File) successorPublished(ls listing, epoch uint64) bool {
 	}
 	return false
 }
+
+// beatOf is the content of a beat after publication seq.
+func beatOf(seq uint64) []byte { return fmt.Appendf(nil, "%020d\n", seq) }
 
 func containsEpoch(claims []uint64, n uint64) bool {
 	for _, c := range claims {

@@ -56,6 +56,8 @@ type listing struct {
 	claims []uint64 // claim files, not withdrawn: epochs taken by a candidate
 	tombs  []uint64 // claim directories and withdrawn claims: epochs never used
 	temps  []uint64
+	blocks []uint64 // reserved blocks of epochs; see reserve
+	ready  []uint64 // those known durable
 }
 
 // top is the latest epoch taken, claimed or skipped; 0 if none.
@@ -105,6 +107,10 @@ func (f *File) list() (listing, error) {
 			l.temps = append(l.temps, n)
 		case kind == kindVoid:
 			void[n] = true
+		case kind == kindBlock:
+			l.blocks = append(l.blocks, n)
+		case kind == kindReady:
+			l.ready = append(l.ready, n)
 		}
 	}
 	if len(void) > 0 {
@@ -121,11 +127,14 @@ func (f *File) list() (listing, error) {
 	slices.Sort(l.claims)
 	slices.Sort(l.tombs)
 	slices.Sort(l.temps)
+	slices.Sort(l.blocks)
+	slices.Sort(l.ready)
 	return l, nil
 }
 
-// collect removes the files of epochs below holder-keepEpochs. Errors are
-// ignored: what is left is removed by a later holder.
+// collect removes the files of epochs below holder-keepEpochs, and the
+// reservations of blocks below the holder's. Errors are ignored: what is
+// left is removed by a later holder.
 func (f *File) collect(holder uint64) {
 	f.at("collect:side")
 	ents, err := os.ReadDir(f.side)
@@ -133,8 +142,23 @@ func (f *File) collect(holder uint64) {
 		return
 	}
 	for _, e := range ents {
-		if _, n, ok := parseName(e.Name()); ok && n+keepEpochs < holder {
-			_ = os.Remove(filepath.Join(f.side, e.Name()))
+		kind, n, ok := parseName(e.Name())
+		if !ok {
+			continue
+		}
+		switch kind {
+		case kindBlock, kindReady:
+			ok = n < f.blockOf(holder)
+		case kindClaim, kindLive, kindTmp, kindSock, kindVoid, kindBeat:
+			ok = n+keepEpochs < holder
+		default:
+			ok = false
+		}
+		if ok {
+			path := filepath.Join(f.side, e.Name())
+			if os.Remove(path) == nil {
+				f.op(opRemove, path, "", nil)
+			}
 		}
 	}
 }

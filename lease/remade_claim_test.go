@@ -39,8 +39,8 @@ func TestWithdrawnEpochIsNotClaimedAgain(t *testing.T) {
 	<-renaming
 
 	clk.Advance(ttl)
-	resumeA := freezeAt(t, a, "a", "sync:side") // claim.2 made, by expiry
-	mustHeld(t, b, "b")                         // b first sees claim 2
+	resumeA := freezeAt(t, a, "a", "create:beat") // claim.2 made, by expiry
+	mustHeld(t, b, "b")                           // b first sees claim 2
 	clk.Advance(ttl)
 
 	var resumeC func() (Lease, error)
@@ -57,7 +57,7 @@ func TestWithdrawnEpochIsNotClaimedAgain(t *testing.T) {
 				t.Errorf("a granted epoch %d, want withdrawn (%v)", la.Record().Epoch, err)
 			}
 			resumeA = nil
-		case p == "sync:side" && resumeC == nil:
+		case p == "create:beat" && resumeC == nil:
 			// claim.3 made; c lists {1, 3} and stops before probing.
 			resumeC = freezeAt(t, c, "c", "rlock:live")
 		}
