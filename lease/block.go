@@ -53,10 +53,16 @@ func (f *File) lastOf(k uint64) uint64 { return k * f.blockSize }
 // reserve returns the first epoch from next on that this participant may
 // claim without making its claim durable: next itself, if its block was
 // reserved in this boot and is durable; else the first epoch of a block
-// above every block reserved so far, which reserve makes durable. It
-// returns next unchanged where claims are made durable themselves.
+// above every block reserved so far, which reserve makes durable. Where
+// claims are made durable themselves, it returns next, or the first epoch
+// above every block if that is more.
 func (f *File) reserve(l listing, next uint64) (uint64, error) {
 	if f.boot == "" {
+		// Claims are durable themselves; they go above every block, whose
+		// epochs may have been used in a boot whose claims were lost.
+		if len(l.blocks) > 0 {
+			next = max(next, f.lastOf(last(l.blocks))+1)
+		}
 		return next, nil
 	}
 	for range 3 {

@@ -75,9 +75,9 @@ func TestExplore(t *testing.T) {
 				seed, r.violation, seed, *exploreSteps, r.tail())
 		}
 	}
-	t.Logf("explored %d schedules (%d distinct interleavings): %d steps, %d grants (%d by expiry), %d tombstones, %d freezes, %d deaths, %d joins, %d liveness phases, %d blocks reserved, %d reboots; 0 violations",
-		sum.schedules, len(seen), sum.steps, sum.grants, sum.expiries, sum.tombs, sum.freezes, sum.deaths, sum.joins, sum.phases, sum.blocks, sum.reboots)
-	if sum.schedules >= 100 && (sum.grants < sum.schedules || sum.tombs == 0 || sum.phases == 0 || sum.expiries == 0 || sum.blocks == 0 || sum.reboots == 0) {
+	t.Logf("explored %d schedules (%d distinct interleavings): %d steps, %d grants (%d by expiry), %d tombstones, %d freezes, %d deaths, %d joins, %d liveness phases, %d blocks reserved, %d reboots, %d renewals heard; 0 violations",
+		sum.schedules, len(seen), sum.steps, sum.grants, sum.expiries, sum.tombs, sum.freezes, sum.deaths, sum.joins, sum.phases, sum.blocks, sum.reboots, sum.heard)
+	if sum.schedules >= 100 && (sum.grants < sum.schedules || sum.tombs == 0 || sum.phases == 0 || sum.expiries == 0 || sum.blocks == 0 || sum.reboots == 0 || sum.heard == 0) {
 		t.Fatalf("the schedules did not reach the protocol's corners: %+v", sum)
 	}
 }
@@ -116,7 +116,7 @@ const (
 
 type exploreStats struct {
 	schedules, steps, grants, expiries, tombs, freezes, deaths, joins, phases int
-	reboots, blocks                                                           int
+	reboots, blocks, heard                                                    int
 }
 
 func (s *exploreStats) add(o exploreStats) {
@@ -131,6 +131,7 @@ func (s *exploreStats) add(o exploreStats) {
 	s.phases += o.phases
 	s.reboots += o.reboots
 	s.blocks += o.blocks
+	s.heard += o.heard
 }
 
 type exploreResult struct {
@@ -193,8 +194,9 @@ type explorer struct {
 	ttl         time.Duration
 	maxTTL      time.Duration
 	revert      revertKind
-	boot        string // the boot id participants run in; "" for durable claims
-	boots       int    // reboots so far
+	msgs        []message // every message a holder sent to its followers
+	boot        string    // the boot id participants run in; "" for durable claims
+	boots       int       // reboots so far
 	blockSize   uint64
 	ps          []*participant
 	ev          chan event
@@ -315,6 +317,7 @@ func (x *explorer) join() {
 	}
 	p := &participant{id: len(x.ps), f: f, ttl: ttl, prio: 1 + x.rng.IntN(1000), resume: make(chan bool)}
 	f.boot, f.blockSize = x.boot, x.blockSize
+	f.sent = func(m message) { x.msgs = append(x.msgs, m) }
 	f.hook = func(point string) { x.park(p, point) }
 	f.track = func(c io.Closer) { p.fds = append(p.fds, c) }
 	f.revert.lockNext = x.revert == revertLockNext
@@ -374,6 +377,36 @@ func (x *explorer) perturb() {
 		}
 	case r < 0.0695 && x.boot != "":
 		x.reboot()
+	case r < 0.15:
+		x.deliver()
+	}
+}
+
+// deliver hands an idle follower a message some holder sent, as its
+// connection would: usually the latest, but any of them, late, again or
+// out of order, since the network of a machine under load delays as it
+// pleases.
+func (x *explorer) deliver() {
+	var idle []*participant
+	for _, p := range x.alive() {
+		if !p.busy && p.lease == nil && !x.frozen(p) {
+			idle = append(idle, p)
+		}
+	}
+	if len(idle) == 0 || len(x.msgs) == 0 {
+		return
+	}
+	p := idle[x.rng.IntN(len(idle))]
+	m := x.msgs[len(x.msgs)-1]
+	if x.rng.IntN(3) == 0 {
+		m = x.msgs[x.rng.IntN(len(x.msgs))]
+	}
+	p.f.mu.Lock()
+	heard := p.f.heard(m)
+	p.f.mu.Unlock()
+	if heard {
+		x.res.stats.heard++
+		x.logf("p%d hears epoch %d seq %d", p.id, m.epoch, m.seq)
 	}
 }
 

@@ -67,6 +67,7 @@ type File struct {
 	contested   uint64        // the epoch whose live lock another candidate held, unclaimed
 	contestedAt time.Time     // when this participant first found an epoch so, since it last saw the lease change; zero if it has not
 	w           *watcher      // connection to that socket, if any
+	readers     sync.WaitGroup // the goroutines reading watchers' connections
 	suspect     time.Duration // poll delay while the holder may be gone; 0 if not
 
 	// hook, if set by a test, is called before every step that reads or
@@ -85,6 +86,9 @@ type File struct {
 	revert struct{ lockNext, contested bool }
 	// oplog, if set by a test, is told of every change to the files.
 	oplog func(fsOp)
+	// sent, if set by a test, is given every message this participant
+	// sends to followers while it holds the lease.
+	sent func(message)
 
 	boot      string // the running boot's id; "" to make every claim durable
 	blockSize uint64 // epochs per reserved block
@@ -647,7 +651,7 @@ func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool,
 	if err := fl.publish(rec); err != nil {
 		return nil, err
 	}
-	fl.n.notify()
+	fl.n.notify(epoch, fl.seq, fl.pub)
 	return fl, nil
 }
 
@@ -707,11 +711,12 @@ func (f *File) writeFile(kind, path string, b []byte, flag int, sync bool) error
 // Close implements Store. It does not end a tenure granted by TryAcquire.
 func (f *File) Close() error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if !f.closed {
 		f.closed = true
 		close(f.closing)
 	}
 	f.dropWatcher()
+	f.mu.Unlock()
+	f.readers.Wait() // after unlocking: a reader may be waiting for mu
 	return nil
 }

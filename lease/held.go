@@ -22,6 +22,7 @@ type fileLease struct {
 	lost   error  // the ErrLost a renewal returned; final
 	rec    Record // as last published
 	seq    uint64 // publications attempted; makes every record's bytes unique
+	pub    []byte // the bytes of the record last renamed into place
 	closed bool
 	n      *notifier
 	tidy   chan struct{} // closed when the tidying after acquiring is done; nil until it starts
@@ -54,7 +55,7 @@ func (l *fileLease) Renew(ctx context.Context) error {
 		return err
 	}
 	l.rec.RenewedAt, l.rec.Seq = rec.RenewedAt, l.seq
-	l.n.notify()
+	l.n.notify(l.rec.Epoch, l.seq, l.pub)
 	if l.tidy == nil {
 		l.startTidy()
 	}
@@ -181,6 +182,7 @@ func (l *fileLease) publish(rec Record) error {
 		return fmt.Errorf("lease: publish %s: %w", f.path, err)
 	}
 	f.op(opRename, tmp, f.path, nil)
+	l.pub = b
 	// Count the publication where deleting or damaging the record cannot
 	// undo it, then check again: a successor that claimed before the beat
 	// may not have seen it, so the publication then does not count.

@@ -11,16 +11,30 @@ import (
 // free yet. The delay doubles up to the poll interval.
 const suspectFirst = 500 * time.Microsecond
 
+// staggerStep is how much later than the follower before it, by the rank
+// its holder gave it, a follower reads the lease once the holder is gone,
+// so that one tries to take over at a time. The delay is taken on the
+// system clock: it spreads the load and decides nothing.
+const staggerStep = 2 * time.Millisecond
+
 // pollInterval is how often a follower that has no connection to the
 // holder's socket reads the lease again.
 func (f *File) pollInterval() time.Duration {
 	return min(max(f.ttl/8, 5*time.Millisecond), 250*time.Millisecond)
 }
 
+// untilExpiry is how long the lease as last seen has left before it may be
+// taken over by expiry.
+func (f *File) untilExpiry() time.Duration {
+	return f.seenAt.Add(max(f.ttl, f.expireTTL)).Sub(f.clk.Now())
+}
+
 // Wait implements Store. Connected to the holder's socket, it returns when
-// the holder publishes, when its tenure ends or its process dies, and when
-// the record would expire; it costs nothing in between. Without a socket it
-// returns at the poll interval (TTL/8, within 5 ms..250 ms).
+// the holder's tenure ends or its process dies, when another candidate
+// publishes, and when the lease would expire; a renewal restarts the
+// expiry clock without returning (see heard), so a follower costs nothing
+// in between. Without a socket it returns at the poll interval (TTL/8,
+// within 5 ms..250 ms).
 func (f *File) Wait(ctx context.Context) error {
 	f.mu.Lock()
 	if f.closed {
@@ -33,7 +47,7 @@ func (f *File) Wait(ctx context.Context) error {
 		poll = min(poll, f.suspect)
 		f.suspect = min(2*f.suspect, f.pollInterval())
 	}
-	wait := f.seenAt.Add(max(f.ttl, f.expireTTL)).Sub(f.clk.Now())
+	wait := f.untilExpiry()
 	if wait <= 0 {
 		// Expired, yet TryAcquire found the lease held: another candidate
 		// is taking it. Read again at the poll pace rather than spin.
@@ -54,22 +68,56 @@ func (f *File) Wait(ctx context.Context) error {
 	if w != nil {
 		changed, dead = w.changed, w.dead
 	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-closing:
+			return ErrClosed
+		case <-changed:
+			return nil
+		case <-dead:
+			f.mu.Lock()
+			rank := w.rank
+			if f.w == w {
+				f.dropWatcher()
+				f.suspect = suspectFirst
+			}
+			f.mu.Unlock()
+			return stagger(ctx, closing, rank, poll)
+		case <-t.C():
+			if w == nil {
+				return nil
+			}
+			f.mu.Lock()
+			left := f.untilExpiry()
+			f.mu.Unlock()
+			if left <= 0 {
+				return nil
+			}
+			// Renewals restarted the expiry clock meanwhile.
+			t.Reset(left)
+		}
+	}
+}
+
+// stagger waits rank steps, up to limit, before a follower reads the lease
+// of a holder that went.
+func stagger(ctx context.Context, closing <-chan struct{}, rank int, limit time.Duration) error {
+	d := min(time.Duration(rank)*staggerStep, limit)
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-closing:
 		return ErrClosed
-	case <-t.C():
-	case <-changed:
-	case <-dead:
-		f.mu.Lock()
-		if f.w == w {
-			f.dropWatcher()
-			f.suspect = suspectFirst
-		}
-		f.mu.Unlock()
+	case <-t.C:
+		return nil
 	}
-	return nil
 }
 
 // connect makes sure f watches the current holder's socket, if it has one.
@@ -88,7 +136,7 @@ func (f *File) connect() {
 	if f.watch == 0 {
 		return
 	}
-	w, err := dial(f.name(kindSock, f.watch), f.watch)
+	w, err := f.dial(f.watch)
 	switch {
 	case err == nil:
 		f.w, f.suspect = w, 0

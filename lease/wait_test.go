@@ -3,8 +3,10 @@ package lease
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,31 +34,83 @@ func follow(t *testing.T, b *File, limit time.Duration) (Lease, int) {
 	}
 }
 
-func TestWaitWakesOnRenewal(t *testing.T) {
+// A renewal reaches a connected follower as a message that restarts its
+// expiry clock: Wait does not return and the follower touches no file. A
+// holder that stops renewing is then taken over a TTL after its last
+// renewal, not after the follower's first read.
+func TestRenewalRestartsExpiryWithoutWaking(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "owner.lease")
-	a, b := open(t, path, clock.System), open(t, path, clock.System)
+	clk := newClock()
+	a, b := open(t, path, clk), open(t, path, clk)
 	la := acquire(t, a, "a")
 	mustHeld(t, b, "b")
+	var counting atomic.Bool
+	var steps atomic.Int32
+	b.hook = func(string) {
+		if counting.Load() {
+			steps.Add(1)
+		}
+	}
 	done := make(chan error, 1)
 	go func() { done <- b.Wait(ctx) }()
-	// The first Wait connects; renew until the notification arrives. The TTL
-	// is 2 s, so a return before one second is the notification.
-	start := time.Now()
-	for {
+	waitFor(t, "b connected", func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.w != nil
+	})
+	counting.Store(true)
+	for i := range 5 {
+		clk.Advance(ttl / 2)
 		if err := la.Renew(ctx); err != nil {
 			t.Fatal(err)
 		}
+		now := clk.Now()
+		waitFor(t, fmt.Sprint("renewal ", i, " heard"), func() bool {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			return b.seenAt.Equal(now)
+		})
 		select {
 		case err := <-done:
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := time.Since(start); d > time.Second {
-				t.Fatalf("Wait returned after %v, not on the renewal", d)
-			}
-			return
-		case <-time.After(10 * time.Millisecond):
+			t.Fatalf("Wait returned (%v) on renewal %d, %v after b read the lease", err, i, time.Duration(i+1)*ttl/2)
+		default:
 		}
+	}
+	if n := steps.Load(); n != 0 {
+		t.Fatalf("b took %d steps on the lease's files during renewals", n)
+	}
+	counting.Store(false)
+	clk.Advance(ttl - time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("Wait returned (%v) before a TTL after the last renewal", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	clk.Advance(time.Millisecond)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	lb, _, err := b.TryAcquire(ctx, Candidate{InstanceID: "b"})
+	if err != nil {
+		t.Fatalf("no takeover a TTL after the last renewal: %v", err)
+	}
+	defer lb.Close()
+	if lb.Record().Epoch != 2 {
+		t.Fatalf("epoch %d, want 2", lb.Record().Epoch)
+	}
+	if err := la.Renew(ctx); !errors.Is(err, ErrLost) {
+		t.Fatalf("a's renewal after the takeover = %v, want ErrLost", err)
+	}
+}
+
+// waitFor polls cond until it holds, failing after a generous bound.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10s", what)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -1,24 +1,52 @@
 package lease
 
 import (
+	"encoding/binary"
 	"errors"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"time"
 )
 
-// The holder of a lease listens on sock.N and writes one byte to every
-// connection after each publication. A follower connected to it learns of a
-// renewal at once, and reads end-of-file the moment the holder's process
-// dies or its tenure ends, so it neither polls nor waits for a TTL.
+// The holder of a lease listens on sock.N and, after each publication,
+// writes to every connection what it published: its epoch, the count in
+// its beat and the record's bytes. A follower connected to it takes that
+// as having read the lease then, so a renewal restarts its expiry clock
+// without waking anything but the connection's reader and without reading
+// a file; and it reads end-of-file the moment the holder's process dies or
+// its tenure ends, so it neither polls nor waits for a TTL.
+//
+// Each message tells the follower its rank among the connections, in the
+// order they were made. When the holder goes, the follower ranked first
+// tries to take over at once and the others a little later each, so that
+// they do not all contend at the same instant.
+
+// A message is one publication, as sent to a follower.
+type message struct {
+	epoch uint64
+	seq   uint64 // the beat's count after the publication
+	rank  int    // the follower's rank among the holder's connections
+	rec   []byte // the record's bytes, as renamed into place
+}
+
+// msgHeader is the size of a message before the record: the record's
+// length (4 bytes), epoch and seq (8 each) and rank (4), big-endian.
+const msgHeader = 24
+
+// maxMsgRecord bounds the record in a message; a longer one ends the
+// connection as garbage.
+const maxMsgRecord = 1 << 16
 
 // notifier is the holder's side. A nil *notifier does nothing.
 type notifier struct {
 	ln    *net.UnixListener
 	mu    sync.Mutex
-	conns map[net.Conn]struct{}
+	conns []net.Conn // in the order they connected: the followers' ranks
 	done  chan struct{}
+	// sent, if set by a test, is given every message.
+	sent func(message)
 }
 
 // listen starts the notifier of epoch. Without one (the path is too long,
@@ -37,7 +65,7 @@ func (l *fileLease) listen(epoch uint64) {
 	if l.f.track != nil {
 		l.f.track(ln)
 	}
-	n := &notifier{ln: ln, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
+	n := &notifier{ln: ln, done: make(chan struct{}), sent: l.f.sent}
 	go n.accept()
 	l.n = n
 }
@@ -58,29 +86,42 @@ func (n *notifier) accept() {
 			return
 		}
 		n.mu.Lock()
-		if n.conns == nil {
-			c.Close()
-		} else {
-			n.conns[c] = struct{}{}
-		}
+		n.conns = append(n.conns, c)
 		n.mu.Unlock()
 	}
 }
 
-func (n *notifier) notify() {
+// notify sends a publication to every follower connected.
+func (n *notifier) notify(epoch, seq uint64, rec []byte) {
 	if n == nil {
 		return
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	deadline := time.Now().Add(10 * time.Millisecond)
-	for c := range n.conns {
-		_ = c.SetWriteDeadline(deadline)
-		if _, err := c.Write([]byte{1}); err != nil {
-			c.Close()
-			delete(n.conns, c)
-		}
+	if n.sent != nil {
+		n.sent(message{epoch: epoch, seq: seq, rec: slices.Clone(rec)})
 	}
+	if len(n.conns) == 0 || len(rec) > maxMsgRecord {
+		return
+	}
+	b := make([]byte, msgHeader+len(rec))
+	binary.BigEndian.PutUint32(b[0:], uint32(len(rec)))
+	binary.BigEndian.PutUint64(b[4:], epoch)
+	binary.BigEndian.PutUint64(b[12:], seq)
+	copy(b[msgHeader:], rec)
+	deadline := time.Now().Add(10 * time.Millisecond)
+	live := n.conns[:0]
+	for _, c := range n.conns {
+		binary.BigEndian.PutUint32(b[20:], uint32(len(live)))
+		_ = c.SetWriteDeadline(deadline)
+		if _, err := c.Write(b); err != nil {
+			c.Close()
+			continue
+		}
+		live = append(live, c)
+	}
+	clear(n.conns[len(live):])
+	n.conns = live
 }
 
 func (n *notifier) close() {
@@ -90,7 +131,7 @@ func (n *notifier) close() {
 	n.ln.Close()
 	<-n.done
 	n.mu.Lock()
-	for c := range n.conns {
+	for _, c := range n.conns {
 		c.Close()
 	}
 	n.conns = nil
@@ -101,7 +142,8 @@ func (n *notifier) close() {
 type watcher struct {
 	epoch   uint64
 	conn    net.Conn
-	changed chan struct{} // a publication was announced
+	rank    int           // as the holder last told; under File.mu
+	changed chan struct{} // a publication came that was not a renewal seen before
 	dead    chan struct{} // closed at end-of-file or error
 }
 
@@ -109,7 +151,9 @@ type watcher struct {
 // its holders serve none.
 var errNoSocket = errors.New("lease: path too long for a socket")
 
-func dial(path string, epoch uint64) (*watcher, error) {
+// dial connects f to the socket of the holder of epoch.
+func (f *File) dial(epoch uint64) (*watcher, error) {
+	path := f.name(kindSock, epoch)
 	if len(path) > maxSockPath {
 		return nil, errNoSocket
 	}
@@ -118,25 +162,73 @@ func dial(path string, epoch uint64) (*watcher, error) {
 		return nil, err
 	}
 	w := &watcher{epoch: epoch, conn: c, changed: make(chan struct{}, 1), dead: make(chan struct{})}
-	go w.read()
+	f.readers.Add(1)
+	go f.receive(w)
 	return w, nil
 }
 
-func (w *watcher) read() {
+// receive receives the holder's messages until the connection ends.
+func (f *File) receive(w *watcher) {
+	defer f.readers.Done()
 	defer close(w.dead)
-	var buf [64]byte
+	var buf []byte
+	chunk := make([]byte, 2048)
 	for {
-		if _, err := w.conn.Read(buf[:]); err != nil {
+		n, err := w.conn.Read(chunk)
+		if err != nil {
 			return
 		}
-		select {
-		case w.changed <- struct{}{}:
-		default:
+		buf = append(buf, chunk[:n]...)
+		for len(buf) >= msgHeader {
+			size := binary.BigEndian.Uint32(buf)
+			if size > maxMsgRecord {
+				return
+			}
+			if len(buf) < msgHeader+int(size) {
+				break
+			}
+			m := message{
+				epoch: binary.BigEndian.Uint64(buf[4:]),
+				seq:   binary.BigEndian.Uint64(buf[12:]),
+				rank:  int(binary.BigEndian.Uint32(buf[20:])),
+				rec:   slices.Clone(buf[msgHeader : msgHeader+int(size)]),
+			}
+			buf = append(buf[:0], buf[msgHeader+int(size):]...)
+			f.mu.Lock()
+			if f.w == w {
+				w.rank = m.rank
+				if !f.heard(m) {
+					select {
+					case w.changed <- struct{}{}:
+					default:
+					}
+				}
+			}
+			f.mu.Unlock()
 		}
 	}
 }
 
-func (w *watcher) close() {
-	w.conn.Close()
-	<-w.dead
+// heard takes a publication the holder of the watched epoch announced as
+// this participant having read the lease now, and reports true, if it is a
+// renewal of the tenure it saw last: the latest epoch taken, and published.
+// Its expiry clock then starts again, as it would on reading the record
+// and the beat the holder wrote, which only ever delays a takeover. It
+// reports false for anything else, which needs the files read again.
+func (f *File) heard(m message) bool {
+	if !f.seenOnce || m.epoch != f.watch || f.seenTop != m.epoch ||
+		len(f.seenBeatsOf) != 1 || f.seenBeatsOf[0] != m.epoch {
+		return false
+	}
+	f.seen, f.seenExists = m.rec, true
+	f.seenBeats = appendBeat(nil, m.epoch, beatOf(m.seq))
+	f.seenAt = f.clk.Now()
+	f.suspect = 0
+	if !f.revert.lockNext {
+		f.contested, f.contestedAt = 0, time.Time{}
+	}
+	return true
 }
+
+// close ends the connection; its reader then exits (File.Close waits).
+func (w *watcher) close() { w.conn.Close() }
