@@ -985,3 +985,31 @@ func TestPowerLoss(t *testing.T) {
 	}
 	t.Logf("%d crash states checked, %d distinct, in %v", points, states, time.Since(start).Round(time.Millisecond))
 }
+
+// TestPowerLossFindsRevertedFaults shows that the power-loss test finds a
+// repeated epoch where the reservation of blocks or the claims lose their
+// fsyncs, or where a block of an earlier boot is taken for this one's.
+func TestPowerLossFindsRevertedFaults(t *testing.T) {
+	blocks, durable := plConfigs[0], plConfigs[1]
+	for _, tc := range []struct {
+		name   string
+		cfg    plConfig
+		revert func(f *File)
+	}{
+		{"block reserved without fsync", blocks, func(f *File) { f.revert.unsyncedBlock = true }},
+		{"block of an earlier boot taken", blocks, func(f *File) { f.revert.sameBlock = true }},
+		{"claim not made durable", durable, func(f *File) { f.revert.unsyncedClaim = true }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.revert = tc.revert
+			for _, sc := range plScenarios {
+				if r := powerLoss(t, sc, cfg); len(r.violations) > 0 {
+					t.Logf("found in %q, %d of %d crash states: %s", sc.name, len(r.violations), r.points, r.violations[0])
+					return
+				}
+			}
+			t.Fatal("not found")
+		})
+	}
+}
