@@ -79,11 +79,16 @@ type File struct {
 	// does when a process dies.
 	track func(io.Closer)
 	// revert, set only by tests, brings back a fault the protocol once
-	// had, to show that the tests find it: lockNext skipping an epoch
-	// without its tombstone, with a patience that restarted whenever it
-	// found another epoch held and outlived changes of the lease; a
-	// renewal giving up on any later claim.
-	revert struct{ lockNext, contested bool }
+	// had, or makes one it must not have, to show that the tests find it:
+	// lockNext skipping an epoch without its tombstone, with a patience
+	// that restarted whenever it found another epoch held and outlived
+	// changes of the lease; a renewal giving up on any later claim; a
+	// block of epochs reserved without its fsyncs (unsyncedBlock: neither
+	// its content nor its entry made durable before claims in it); a
+	// block reserved in an earlier boot taken for one of this boot
+	// (sameBlock), so that claims lost in a crash are made again; a claim
+	// not made durable where there is no boot id (unsyncedClaim).
+	revert struct{ lockNext, contested, unsyncedBlock, sameBlock, unsyncedClaim bool }
 	// oplog, if set by a test, is told of every change to the files.
 	oplog func(fsOp)
 	// sent, if set by a test, is given every message this participant
@@ -664,7 +669,7 @@ func (f *File) writeClaim(rec Record) error {
 		return err
 	}
 	path := f.name(kindClaim, rec.Epoch)
-	durable := f.boot == ""
+	durable := f.boot == "" && !f.revert.unsyncedClaim
 	if err := f.writeFile(kindClaim, path, b, os.O_EXCL, durable); err != nil {
 		if _, serr := os.Lstat(path); errors.Is(err, fs.ErrExist) || serr == nil {
 			// Claimed, or skipped, by another participant first. (Windows
