@@ -62,13 +62,13 @@ type File struct {
 	seenBeats   []byte   // the claimants' beats then; see snapshot.beats
 	seenBeatsOf []uint64 // and whose they were
 	seenOnce    bool
-	expireTTL   time.Duration // the TTL the next expiry is judged by
-	watch       uint64        // the epoch whose socket to watch; 0 for none
-	contested   uint64        // the epoch whose live lock another candidate held, unclaimed
-	contestedAt time.Time     // when this participant first found an epoch so, since it last saw the lease change; zero if it has not
-	w           *watcher      // connection to that socket, if any
+	expireTTL   time.Duration  // the TTL the next expiry is judged by
+	watch       uint64         // the epoch whose socket to watch; 0 for none
+	contested   uint64         // the epoch whose live lock another candidate held, unclaimed
+	contestedAt time.Time      // when this participant first found an epoch so, since it last saw the lease change; zero if it has not
+	w           *watcher       // connection to that socket, if any
 	readers     sync.WaitGroup // the goroutines reading watchers' connections
-	suspect     time.Duration // poll delay while the holder may be gone; 0 if not
+	suspect     time.Duration  // poll delay while the holder may be gone; 0 if not
 
 	// hook, if set by a test, is called before every step that reads or
 	// changes the lease's files, locks or sockets, so that a test can
