@@ -4,11 +4,10 @@ import "testing"
 
 // A participant that cannot read the boot id (bootID returns "", as in a
 // process that runs without /proc mounted) makes each of its claims
-// durable itself, and takes the epoch after the latest one taken. It does
-// not go above the blocks of epochs reserved in earlier boots, in which
-// participants that knew the boot id claimed without making their claims
-// durable. So after a crash of a machine whose boot id was known before
-// it, such a participant grants again an epoch granted before the crash:
+// durable itself; it must still go above the blocks of epochs reserved in
+// earlier boots, in which participants that knew the boot id claimed
+// without making their claims durable. Without that rule, this schedule
+// grants an epoch twice:
 //
 //  1. boot-A: a acquires the lease. It reserves block 1 (block.1 holds
 //     "boot-A", fsynced, linked into place, the sidecar directory
@@ -16,12 +15,8 @@ import "testing"
 //     TryAcquire returns epoch 1.
 //  2. The machine crashes (crashStrict): claim.1, its beat, the record
 //     and ready.1 were never made durable and are gone; block.1 stays.
-//  3. In the next boot the boot id cannot be read: q1 lists no claim,
-//     takes epoch 1 (claim.1 made and fsynced) and is granted it.
-//
-// The same happens after every crash point that loses the claims of a
-// block: 11 of the 234 crash states of the first acquisition alone (fewer
-// are tried with the race detector).
+//  3. In the next boot the boot id cannot be read: q1 lists no claim and
+//     would take epoch 1 again.
 func TestPowerLossBootIDUnknownAfterCrash(t *testing.T) {
 	cfg := plConfig{boot: "boot-A", after: "", blockSize: 2}
 	r := powerLoss(t, plScenarios[0], cfg)
