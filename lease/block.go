@@ -130,7 +130,7 @@ func (f *File) reserveAhead(epoch uint64) {
 // ourBlock reports whether block k was reserved in this boot.
 func (f *File) ourBlock(k uint64) (bool, error) {
 	f.at("read:block")
-	b, err := os.ReadFile(f.name(kindBlock, k))
+	b, err := readFile(f.name(kindBlock, k))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return false, nil // removed meanwhile: an old block

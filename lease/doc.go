@@ -9,17 +9,26 @@
 //
 // # The guarantee
 //
-// An epoch is taken by creating its claim exclusively: as a file, made
-// durable before the epoch is used, by the candidate that will hold it;
-// or as a directory, a tombstone, by a participant that skips the epoch
-// (see below). Either way no one can hold it afterwards, and no epoch is
+// An epoch is taken by creating its claim exclusively: as a file, by the
+// candidate that will hold it; or as a directory, a tombstone, by a
+// participant that skips the epoch (see below). Epochs are durable before
+// they are used without the claim waiting for the disk: they are reserved
+// a block at a time (1024 epochs), in a file that holds the identity of
+// the running boot of the system and is made durable before any epoch of
+// its block is claimed. Within one boot the kernel keeps every claim
+// visible to every process; after a crash of the machine, claims that had
+// not reached the disk may be gone, but the next boot claims only above
+// every block reserved before it. Where the running boot cannot be
+// identified (Windows), each claim is made durable itself, and claims go
+// above every block. Either way no one can hold it afterwards, and no epoch is
 // ever claimed twice: a claim withdrawn before its epoch was used, because
 // the holder turned out to be alive, stays, voided by a marker beside it
 // (a crash may lose the marker; the claim, durable, still keeps its epoch
 // from use, and its claimant, gone, cannot publish).
-// The next epoch is always the one after the latest taken. So no epoch
-// serves two tenures and epochs never go backwards, even if the record is
-// deleted or corrupted or the machine crashes.
+// The next epoch is always the one after the latest taken, in a block of
+// this boot. So no epoch serves two tenures and epochs never go
+// backwards, even if the record is deleted or corrupted or the machine
+// loses power.
 //
 // The record is what followers read to know the holder and its endpoint;
 // no decision trusts it, since anyone may write it. What the decisions
@@ -40,7 +49,11 @@
 //   - or nothing has changed for a full TTL (the largest of the follower's
 //     and those claimants'), measured on the follower's own monotonic
 //     clock from when it first saw it: not the record, not the latest
-//     epoch taken, and not the beats of those claimants. Beats show every
+//     epoch taken, and not the beats of those claimants. A follower sees
+//     them by reading the files, or by a message from the holder's
+//     socket naming what the holder has just published (record and beat),
+//     which it takes as a reading made when it arrives: that only ever
+//     starts its clock later than the publication. Beats show every
 //     renewal even if the record was deleted, or overwritten with what the
 //     follower saw before. Timestamps in the record are informational, so
 //     wall-clock jumps neither expire a lease early nor keep it stuck.
@@ -99,6 +112,18 @@
 //
 // The file at the lease path always holds the current record, as indented
 // JSON (see [Record]). A sidecar directory beside it, named after it with
-// ".d" added, holds the claims, the locks, staged records, the beats and
-// the holder's notification socket. Do not remove it while the lease is in use.
+// ".d" added, holds the claims, the locks, staged records, the beats, the
+// reserved blocks of epochs and the holder's notification socket. Do not
+// remove it while the lease is in use.
+//
+// # Followers
+//
+// A follower connected to the holder's socket is sent every publication:
+// a renewal of the tenure it last read restarts its expiry clock without
+// waking anything but the connection's reader, so it reads no file
+// between renewals. It reads the files when the holder's connection ends
+// (its process died or its tenure ended), when another candidate
+// publishes, and when the lease would expire. When the holder goes, the
+// followers read the lease one after another, 2 ms apart in the order
+// they connected, rather than all at once.
 package lease

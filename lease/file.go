@@ -258,7 +258,7 @@ func (s snapshot) holder() Record {
 func (f *File) read() (snapshot, error) {
 	var s snapshot
 	f.at("read:record")
-	raw, err := os.ReadFile(f.path)
+	raw, err := readFile(f.path)
 	switch {
 	case err == nil:
 		s.raw, s.exists = raw, true
@@ -305,7 +305,7 @@ func (f *File) beatsOf(epochs []uint64) []byte {
 // published, or if there is none.
 func (f *File) readBeat(n uint64) []byte {
 	f.at("read:beat")
-	b, _ := os.ReadFile(f.name(kindBeat, n))
+	b, _ := readFile(f.name(kindBeat, n))
 	return b
 }
 
@@ -497,7 +497,7 @@ func (f *File) holderTTL(claims []uint64, from uint64) time.Duration {
 			continue
 		}
 		f.at("read:claim")
-		if b, err := os.ReadFile(f.name(kindClaim, n)); err == nil {
+		if b, err := readFile(f.name(kindClaim, n)); err == nil {
 			if r, err := DecodeRecord(b); err == nil {
 				ttl = max(ttl, r.TTL)
 			}
@@ -633,7 +633,7 @@ func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool,
 	}
 	if expired {
 		f.at("read:record")
-		raw, err := os.ReadFile(f.path)
+		raw, err := readFile(f.path)
 		exists := err == nil
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("lease: read record: %w", err)
@@ -688,7 +688,7 @@ func (f *File) writeClaim(rec Record) error {
 // kind given, fsyncing it if sync is set. flag is added to the open flags.
 func (f *File) writeFile(kind, path string, b []byte, flag int, sync bool) error {
 	f.at("create:" + kind)
-	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|flag, 0o600)
+	fh, err := createFile(path, flag)
 	if err != nil {
 		return fmt.Errorf("lease: %w", err)
 	}

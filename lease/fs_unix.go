@@ -19,7 +19,14 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-func rename(from, to string) error { return os.Rename(from, to) }
+// rename replaces to with from. (os.Rename would first stat to, on every
+// renewal, to refuse a directory there.)
+func rename(from, to string) error {
+	if err := syscall.Rename(from, to); err != nil {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
+	}
+	return nil
+}
 
 // checkPrivate refuses a lease file or directory that another local user
 // could use to take over or redirect the lease.

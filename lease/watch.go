@@ -109,12 +109,10 @@ func (n *notifier) notify(epoch, seq uint64, rec []byte) {
 	binary.BigEndian.PutUint64(b[4:], epoch)
 	binary.BigEndian.PutUint64(b[12:], seq)
 	copy(b[msgHeader:], rec)
-	deadline := time.Now().Add(10 * time.Millisecond)
 	live := n.conns[:0]
 	for _, c := range n.conns {
 		binary.BigEndian.PutUint32(b[20:], uint32(len(live)))
-		_ = c.SetWriteDeadline(deadline)
-		if _, err := c.Write(b); err != nil {
+		if err := writeConn(c, b); err != nil {
 			c.Close()
 			continue
 		}
@@ -122,6 +120,15 @@ func (n *notifier) notify(epoch, seq uint64, rec []byte) {
 	}
 	clear(n.conns[len(live):])
 	n.conns = live
+}
+
+// writeConnDeadline writes b to c, giving up after a short while.
+func writeConnDeadline(c net.Conn, b []byte) error {
+	if err := c.SetWriteDeadline(time.Now().Add(10 * time.Millisecond)); err != nil {
+		return err
+	}
+	_, err := c.Write(b)
+	return err
 }
 
 func (n *notifier) close() {
@@ -174,7 +181,7 @@ func (f *File) receive(w *watcher) {
 	var buf []byte
 	chunk := make([]byte, 2048)
 	for {
-		n, err := w.conn.Read(chunk)
+		n, err := readConn(w.conn, chunk)
 		if err != nil {
 			return
 		}

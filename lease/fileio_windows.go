@@ -1,0 +1,12 @@
+package lease
+
+import "os"
+
+// createFile opens path for writing, creating or truncating it; flag is
+// added to the open flags (O_EXCL).
+func createFile(path string, flag int) (*os.File, error) {
+	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|flag, 0o600)
+}
+
+// readFile returns the content of path.
+func readFile(path string) ([]byte, error) { return os.ReadFile(path) }
