@@ -436,8 +436,10 @@ func (o *Owner) renewed(begin time.Time) {
 		o.loseLocked(o.expiredCause())
 		return
 	}
+	// The expiry timer is left as it is: it fires at the old deadline and
+	// sets itself for the new one (see expire). Moving it on every renewal
+	// would wake the process at the old deadline all the same.
 	o.deadline = begin.Add(o.cfg.TTL)
-	o.expiry.Reset(o.deadline.Sub(now))
 	o.renewErr = nil
 	o.setHolderLocked(o.lease.Record())
 }

@@ -244,6 +244,34 @@ func TestLostFiresByTimer(t *testing.T) {
 	within(t, a.Lost(), "Lost")
 }
 
+// After a renewal the deadline timer, set for the old deadline, fires
+// there without ending ownership and fires again at the new one: Lost then
+// fires with no Check, a TTL after the start of the last renewal.
+func TestLostFiresByTimerAfterRenewal(t *testing.T) {
+	clk := clock.NewFake(time.Unix(0, 0))
+	fs := newFaulty()
+	a := startT(t, testConfig(t), clk, fs)
+	settle(t, clk, 2)
+	clk.Advance(renew) // first renewal, allowed
+	<-fs.renewed
+	gate := make(chan struct{})
+	defer close(gate)
+	fs.set(gate, nil)
+	settle(t, clk, 2)
+	clk.Advance(ttl - renew) // the old deadline; the second renewal hangs
+	settle(t, clk, 1)        // the deadline timer, set again
+	if closed(a.Lost()) {
+		t.Fatalf("Lost fired at the old deadline: %v", a.LostErr())
+	}
+	clk.Advance(renew - time.Nanosecond)
+	settle(t, clk, 1)
+	if closed(a.Lost()) {
+		t.Fatalf("Lost fired before the new deadline: %v", a.LostErr())
+	}
+	clk.Advance(time.Nanosecond)
+	within(t, a.Lost(), "Lost")
+}
+
 func TestRenewalFaultsEndInLoss(t *testing.T) {
 	clk := clock.NewFake(time.Unix(0, 0))
 	fs := newFaulty()
