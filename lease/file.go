@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gofrs/flock"
-
 	"github.com/leasehold/leasehold/internal/clock"
 )
 
@@ -110,20 +108,13 @@ func (f *File) at(point string) {
 // tryLock takes the live lock of epoch n without blocking: exclusive, to
 // claim n or hold its tenure; shared, to find its holder gone. It reports
 // false if another descriptor holds a conflicting lock.
-func (f *File) tryLock(n uint64, exclusive bool) (*flock.Flock, bool, error) {
-	path := f.name(kindLive, n)
-	var l *flock.Flock
-	var ok bool
-	var err error
+func (f *File) tryLock(n uint64, exclusive bool) (*liveLock, bool, error) {
 	if exclusive {
 		f.at("lock:live")
-		l = flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
-		ok, err = l.TryLock()
 	} else {
 		f.at("rlock:live")
-		l = flock.New(path, flock.SetFlag(os.O_RDONLY))
-		ok, err = l.TryRLock()
 	}
+	l, ok, err := lockFile(f.name(kindLive, n), exclusive)
 	if err != nil || !ok {
 		return nil, false, err
 	}
@@ -134,7 +125,7 @@ func (f *File) tryLock(n uint64, exclusive bool) (*flock.Flock, bool, error) {
 }
 
 // unlock drops a live lock taken by tryLock.
-func (f *File) unlock(l *flock.Flock) error {
+func (f *File) unlock(l *liveLock) error {
 	f.at("unlock:live")
 	return l.Unlock()
 }
@@ -184,6 +175,7 @@ func Open(path string, opts Options) (*File, error) {
 		}
 	}
 	host, _ := os.Hostname()
+	time.Now().Zone() // load the local time zone now, not on a takeover's path
 	return &File{
 		path: path, side: side, ttl: opts.TTL, clk: opts.Clock, host: host, closing: make(chan struct{}),
 		boot: bootID(), blockSize: defaultBlockSize,
@@ -428,7 +420,7 @@ func (f *File) TryAcquire(ctx context.Context, c Candidate) (Lease, Record, erro
 // decide tells whether the lease is free by the rules of TryAcquire, and
 // whether by expiry. probes are the live locks it took to find the
 // claimants gone; they are held until the caller has claimed.
-func (f *File) decide(s snapshot) (free, expired bool, probes []*flock.Flock) {
+func (f *File) decide(s snapshot) (free, expired bool, probes []*liveLock) {
 	if s.topClaim() == 0 {
 		return true, false, nil
 	}
@@ -447,8 +439,8 @@ func (f *File) decide(s snapshot) (free, expired bool, probes []*flock.Flock) {
 // least one claim: none of those claimants still holds its tenure. A live
 // file that is missing was removed with the files of old epochs, so its
 // claim, made again by a candidate that resumed too late, is no tenure.
-func (f *File) probeGone(claims []uint64, from uint64) ([]*flock.Flock, bool) {
-	var locks []*flock.Flock
+func (f *File) probeGone(claims []uint64, from uint64) ([]*liveLock, bool) {
+	var locks []*liveLock
 	probed := 0
 	for _, n := range claims {
 		if n < from {
@@ -470,7 +462,7 @@ func (f *File) probeGone(claims []uint64, from uint64) ([]*flock.Flock, bool) {
 // probe takes a shared lock on the live file of epoch n. It reports
 // whether no claimant holds that epoch's tenure: the lock was free (it is
 // returned, held), or the live file is missing (no lock).
-func (f *File) probe(n uint64) (*flock.Flock, bool) {
+func (f *File) probe(n uint64) (*liveLock, bool) {
 	l, ok, err := f.tryLock(n, false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, true
@@ -479,9 +471,9 @@ func (f *File) probe(n uint64) (*flock.Flock, bool) {
 }
 
 // unlockAll drops those of locks that are still held.
-func (f *File) unlockAll(locks []*flock.Flock) {
+func (f *File) unlockAll(locks []*liveLock) {
 	for _, l := range locks {
-		if l.Locked() || l.RLocked() {
+		if l.Locked() {
 			_ = f.unlock(l)
 		}
 	}
@@ -520,7 +512,7 @@ const maxSkips = keepEpochs
 // frozen candidate can never claim it, and tries the next. It returns an
 // error wrapping ErrHeld if the epoch was claimed before its tombstone was
 // made.
-func (f *File) lockNext(ls listing, first uint64) (uint64, *flock.Flock, error) {
+func (f *File) lockNext(ls listing, first uint64) (uint64, *liveLock, error) {
 	now := f.clk.Now()
 	n, err := f.reserve(ls, first)
 	if err != nil {
@@ -579,7 +571,7 @@ func (f *File) tombstone(n uint64) error {
 // claim makes epoch durable as this candidate's, checks that nothing
 // newer was claimed, takes the earlier holders' staging files away and
 // publishes the record.
-func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool, probes []*flock.Flock) (_ *fileLease, err error) {
+func (f *File) claim(epoch uint64, live *liveLock, c Candidate, expired bool, probes []*liveLock) (_ *fileLease, err error) {
 	fl := &fileLease{f: f, live: live}
 	// Listen before the claim is visible, so that followers who see it can
 	// connect, and learn at once if this candidate dies or gives up.
@@ -610,7 +602,7 @@ func (f *File) claim(epoch uint64, live *flock.Flock, c Candidate, expired bool,
 	// The beat is this claimant's alone from here: no one else can claim
 	// the epoch, nor claim it again.
 	f.at("create:beat")
-	if fl.beat, err = os.OpenFile(f.name(kindBeat, epoch), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
+	if fl.beat, err = openBeat(f.name(kindBeat, epoch)); err != nil {
 		return nil, fmt.Errorf("lease: %w", err)
 	}
 	f.op(opCreate, fl.beat.Name(), "", nil)

@@ -89,3 +89,28 @@ func ignoringEINTR(fn func() (int, error)) (int, error) {
 		}
 	}
 }
+
+// beatFile is a holder's beat, open for its whole tenure.
+type beatFile = *rawFile
+
+// openBeat creates or truncates the beat at path, for reading and writing.
+func openBeat(path string) (*rawFile, error) {
+	fd, err := ignoringEINTR(func() (int, error) {
+		return syscall.Open(path, syscall.O_RDWR|syscall.O_CREAT|syscall.O_TRUNC|syscall.O_CLOEXEC, 0o600)
+	})
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	return &rawFile{fd: fd, path: path}, nil
+}
+
+func (f *rawFile) WriteAt(b []byte, off int64) (int, error) {
+	n, err := ignoringEINTR(func() (int, error) { return syscall.Pwrite(f.fd, b, off) })
+	if err != nil {
+		return n, &fs.PathError{Op: "write", Path: f.path, Err: err}
+	}
+	return n, nil
+}
+
+// Name is the file's path.
+func (f *rawFile) Name() string { return f.path }

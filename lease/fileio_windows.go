@@ -10,3 +10,11 @@ func createFile(path string, flag int) (*os.File, error) {
 
 // readFile returns the content of path.
 func readFile(path string) ([]byte, error) { return os.ReadFile(path) }
+
+// beatFile is a holder's beat, open for its whole tenure.
+type beatFile = *os.File
+
+// openBeat creates or truncates the beat at path, for reading and writing.
+func openBeat(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+}

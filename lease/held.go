@@ -8,15 +8,13 @@ import (
 	"os"
 	"sync"
 	"time"
-
-	"github.com/gofrs/flock"
 )
 
 // fileLease is a tenure of a File lease.
 type fileLease struct {
 	f    *File
-	live *flock.Flock // held exclusively for the whole tenure
-	beat *os.File     // beat.N, open for the whole tenure
+	live *liveLock // held exclusively for the whole tenure
+	beat beatFile  // beat.N, open for the whole tenure
 
 	mu     sync.Mutex
 	lost   error  // the ErrLost a renewal returned; final
