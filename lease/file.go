@@ -66,6 +66,7 @@ type File struct {
 	contestedAt time.Time      // when this participant first found an epoch so, since it last saw the lease change; zero if it has not
 	w           *watcher       // connection to that socket, if any
 	readers     sync.WaitGroup // the goroutines reading watchers' connections
+	expiry      Timer          // a Wait's timer of the kernel, moved on by renewals heard
 	suspect     time.Duration  // poll delay while the holder may be gone; 0 if not
 
 	// hook, if set by a test, is called before every step that reads or

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/leasehold/leasehold/internal/clock"
 )
 
 // suspectFirst is the first delay between reads while the holder may have
@@ -62,11 +64,29 @@ func (f *File) Wait(ctx context.Context) error {
 	if wait <= 0 {
 		return nil
 	}
-	t := f.clk.NewTimer(wait)
-	defer t.Stop()
+	var t Timer
+	if w != nil && f.clk == clock.System {
+		t = newKernelTimer(wait)
+	}
 	var changed, dead <-chan struct{}
 	if w != nil {
 		changed, dead = w.changed, w.dead
+	}
+	if t != nil {
+		// Renewals heard move it on (see heard), so that it fires only
+		// once the holder has stopped renewing.
+		f.mu.Lock()
+		f.expiry = t
+		f.mu.Unlock()
+		defer func() {
+			f.mu.Lock()
+			f.expiry = nil
+			f.mu.Unlock()
+			t.Stop()
+		}()
+	} else {
+		t = f.clk.NewTimer(wait)
+		defer t.Stop()
 	}
 	for {
 		select {

@@ -167,3 +167,53 @@ func TestWaitEnds(t *testing.T) {
 		t.Fatalf("Wait on closed File = %v, want ErrClosed", err)
 	}
 }
+
+// With the system clock a connected follower's Wait times its expiry with
+// a timer of the kernel, which renewals heard move on: it returns once the
+// holder stops renewing, a TTL after the last renewal and not before.
+func TestWaitExpiresAfterLastRenewalHeard(t *testing.T) {
+	const short = time.Second
+	path := filepath.Join(t.TempDir(), "owner.lease")
+	openTTL := func() *File {
+		f, err := Open(path, Options{TTL: short})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	a, b := openTTL(), openTTL()
+	la := acquire(t, a, "a")
+	mustHeld(t, b, "b")
+	done := make(chan error, 1)
+	go func() { done <- b.Wait(ctx) }()
+	waitFor(t, "b connected", func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.w != nil
+	})
+	var last time.Time
+	for range 6 { // more than a TTL of renewals
+		time.Sleep(short / 5)
+		last = time.Now()
+		if err := la.Renew(ctx); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("Wait returned (%v) while the holder renewed", err)
+		default:
+		}
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Wait did not return after the holder stopped renewing")
+	}
+	if d := time.Since(last); d < short {
+		t.Fatalf("Wait returned %v after the last renewal began, before the TTL (%v)", d, short)
+	}
+}

@@ -231,6 +231,9 @@ func (f *File) heard(m message) bool {
 	f.seenBeats = appendBeat(nil, m.epoch, beatOf(m.seq))
 	f.seenAt = f.clk.Now()
 	f.suspect = 0
+	if f.expiry != nil {
+		f.expiry.Reset(f.untilExpiry())
+	}
 	if !f.revert.lockNext {
 		f.contested, f.contestedAt = 0, time.Time{}
 	}
