@@ -68,7 +68,7 @@ BENCH_SEED  ?= 1
 ONLY        ?=
 bench: build
 	mkdir -p out/bench
-	$(if $(ONLY),,$(GO) test -run '^$$' -bench 'JoinRelease|JoinFollower|Renew|Check' -benchmem ./owner/ | tee out/bench/micro.txt)
+	$(if $(ONLY),,$(GO) test -run '^$$' -bench 'JoinRelease|JoinFresh|JoinFollower|Renew|Check' -benchmem ./owner/ | tee out/bench/micro.txt)
 	$(BIN)/leasebench -worker $(BIN)/leaseworker -events $(EVENTS) -joins $(JOINS) -idle $(IDLE) -warmup $(WARMUP) \
 		-chaos $(BENCH_CHAOS) -seed $(BENCH_SEED) -out $(BENCH_OUT) $(if $(ONLY),-only $(ONLY),-micro out/bench/micro.txt)
 
