@@ -219,6 +219,9 @@ func checkRecordFile(path string, fi fs.FileInfo) error {
 // Path returns the path of the record.
 func (f *File) Path() string { return f.path }
 
+// TTL returns the TTL the File was opened with.
+func (f *File) TTL() time.Duration { return f.ttl }
+
 // snapshot is one reading of the lease's files.
 type snapshot struct {
 	raw    []byte // the record's bytes; nil when missing

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/leasehold/leasehold/lease"
 	"github.com/leasehold/leasehold/owner"
 )
 
@@ -57,4 +58,23 @@ func ExampleOwner_Changed() {
 	// Output:
 	// follower of unix:///run/first.sock
 	// owner of unix:///run/second.sock at epoch 2
+}
+
+// Run the election on a lease.Store of one's choosing: here the file store,
+// opened by hand; a store backed by another engine is used the same way.
+func ExampleJoinStore() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+
+	store, err := lease.Open(filepath.Join(dir, "owner.lease"), lease.Options{TTL: 2 * time.Second})
+	if err != nil {
+		log.Fatal(err)
+	}
+	o, err := owner.JoinStore(context.Background(), owner.Config{TTL: 2 * time.Second}, store)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer o.Release() // closes the store too
+	fmt.Println(o.Role(), "at epoch", o.Epoch())
+	// Output: owner at epoch 1
 }

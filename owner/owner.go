@@ -55,9 +55,15 @@ type Config struct {
 // Validate checks c as Join does and returns it with defaults applied. The
 // error names the field at fault.
 func (c Config) Validate() (Config, error) {
-	switch {
-	case c.LeasePath == "":
+	if c.LeasePath == "" {
 		return c, errors.New("owner: Config.LeasePath is empty")
+	}
+	return c.validateTiming()
+}
+
+// validateTiming checks and completes the TTL and the renewal interval.
+func (c Config) validateTiming() (Config, error) {
+	switch {
 	case c.TTL <= 0:
 		return c, fmt.Errorf("owner: Config.TTL must be positive, got %v", c.TTL)
 	case c.RenewInterval < 0:
@@ -155,6 +161,39 @@ func Join(ctx context.Context, cfg Config) (*Owner, error) {
 // Start. It suits frameworks that construct first and start later.
 func New(cfg Config) (*Owner, error) {
 	return newOwner(cfg, clock.System)
+}
+
+// NewStore returns an Owner, not joined yet, that runs its election on
+// store: a store of package lease, or another engine's (etcd, say). The
+// Owner takes store over and closes it when it stops. Config.LeasePath
+// and Config.AllowNetworkFS are not used; Config.TTL must be the TTL the
+// store was opened with, which the Owner's self-fencing counts from: a
+// store that reports its TTL (a TTL() time.Duration method, as *lease.File
+// has) is refused if they differ.
+func NewStore(cfg Config, store lease.Store) (*Owner, error) {
+	if store == nil {
+		return nil, errors.New("owner: NewStore: nil lease.Store")
+	}
+	cfg, err := cfg.validateTiming()
+	if err != nil {
+		return nil, err
+	}
+	if s, ok := store.(interface{ TTL() time.Duration }); ok && s.TTL() != cfg.TTL {
+		return nil, fmt.Errorf("owner: Config.TTL (%v) differs from the TTL the lease.Store was opened with (%v)", cfg.TTL, s.TTL())
+	}
+	return prepare(cfg, store, clock.System), nil
+}
+
+// JoinStore is NewStore followed by Start: Join on any lease.Store.
+func JoinStore(ctx context.Context, cfg Config, store lease.Store) (*Owner, error) {
+	o, err := NewStore(cfg, store)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.Start(ctx); err != nil {
+		return nil, err
+	}
+	return o, nil
 }
 
 func join(ctx context.Context, cfg Config, clk clock.Clock) (*Owner, error) {

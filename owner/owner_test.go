@@ -444,3 +444,33 @@ func TestCancelDuringTakeover(t *testing.T) {
 		t.Fatalf("b owned after its context ended: check %v", b.Check())
 	}
 }
+
+func TestNewStoreChecksTTL(t *testing.T) {
+	s, err := lease.Open(filepath.Join(t.TempDir(), "owner.lease"), lease.Options{TTL: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := NewStore(Config{TTL: 2 * ttl}, s); err == nil || !strings.Contains(err.Error(), "Config.TTL") {
+		t.Fatalf("NewStore with another TTL than the store's = %v, want an error naming Config.TTL", err)
+	}
+	if _, err := NewStore(Config{TTL: ttl}, nil); err == nil {
+		t.Fatal("NewStore accepted a nil store")
+	}
+	if _, err := NewStore(Config{}, s); err == nil || !strings.Contains(err.Error(), "Config.TTL") {
+		t.Fatalf("NewStore without a TTL = %v", err)
+	}
+	o, err := NewStore(Config{TTL: ttl}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !o.IsOwner() || o.Epoch() != 1 {
+		t.Fatalf("role %v epoch %d, want the owner at epoch 1", o.Role(), o.Epoch())
+	}
+	if err := o.Release(); err != nil {
+		t.Fatal(err)
+	}
+}
