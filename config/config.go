@@ -15,7 +15,11 @@
 //	owner.endpoint          OWNER_ENDPOINT          ""
 //	owner.backend           OWNER_BACKEND           ""
 //	owner.allow_network_fs  OWNER_ALLOW_NETWORK_FS  false
+//	owner.store             OWNER_STORE             file; etcd and its settings: see Store
 //
+// Load and LoadWithWarnings return the settings of the file store, and
+// refuse a configuration that selects another; LoadStore returns the
+// store selected, for a program that can open it.
 // A relative lease path in a file is taken from the directory of that file,
 // as docker compose does with the paths in its files, so that every process
 // that reads the file uses the same lease whatever its working directory.
@@ -105,20 +109,28 @@ func (opts Options) envPrefix() (string, error) {
 	return p, nil
 }
 
+// loaded is what the layers set.
+type loaded struct {
+	owner.Config
+	store Store
+}
+
 // A key is one setting, by its YAML key and its variable.
 type key struct {
 	yaml, env string
 	boolean   bool // true or false; YAML may write it unquoted
-	set       func(c *owner.Config, s setting) error
+	set       func(c *loaded, s setting) error
+	list      bool // a YAML list, or a comma-separated variable
+	envOnly   bool // a secret: read from the environment only
 }
 
-var keys = []key{
-	{"lease_path", "LEASE_PATH", false, func(c *owner.Config, s setting) error {
+var keys = append([]key{
+	{yaml: "lease_path", env: "LEASE_PATH", set: func(c *loaded, s setting) error {
 		p, err := leasePath(s.value, s.dir)
 		c.LeasePath = p
 		return err
 	}},
-	{"ttl", "TTL", false, func(c *owner.Config, s setting) error {
+	{yaml: "ttl", env: "TTL", set: func(c *loaded, s setting) error {
 		d, err := duration(s.value)
 		if err == nil && d <= 0 {
 			err = errors.New("must be positive")
@@ -126,7 +138,7 @@ var keys = []key{
 		c.TTL = d
 		return err
 	}},
-	{"renew_interval", "RENEW_INTERVAL", false, func(c *owner.Config, s setting) error {
+	{yaml: "renew_interval", env: "RENEW_INTERVAL", set: func(c *loaded, s setting) error {
 		d, err := duration(s.value)
 		if err == nil && d < 0 {
 			err = errors.New("must not be negative")
@@ -134,9 +146,9 @@ var keys = []key{
 		c.RenewInterval = d
 		return err
 	}},
-	{"endpoint", "ENDPOINT", false, func(c *owner.Config, s setting) error { c.Endpoint = s.value; return nil }},
-	{"backend", "BACKEND", false, func(c *owner.Config, s setting) error { c.Backend = s.value; return nil }},
-	{"allow_network_fs", "ALLOW_NETWORK_FS", true, func(c *owner.Config, s setting) error {
+	{yaml: "endpoint", env: "ENDPOINT", set: func(c *loaded, s setting) error { c.Endpoint = s.value; return nil }},
+	{yaml: "backend", env: "BACKEND", set: func(c *loaded, s setting) error { c.Backend = s.value; return nil }},
+	{yaml: "allow_network_fs", env: "ALLOW_NETWORK_FS", boolean: true, set: func(c *loaded, s setting) error {
 		b, err := strconv.ParseBool(s.value)
 		if err != nil {
 			return errors.New("is not true or false")
@@ -144,7 +156,7 @@ var keys = []key{
 		c.AllowNetworkFS = b
 		return nil
 	}},
-}
+}, storeKeys...)
 
 // leasePath makes a configured lease path absolute: a relative one is
 // taken from dir, the directory of the file that gave it; "" for the
@@ -217,11 +229,28 @@ func LoadWithWarnings(opts Options) (owner.Config, []Warning, error) {
 	if err != nil {
 		return owner.Config{}, nil, err
 	}
-	cfg := owner.Config{LeasePath: path, TTL: DefaultTTL}
+	cfg, store, warnings, err := load(opts, prefix, path)
+	if err != nil {
+		return owner.Config{}, nil, err
+	}
+	if store.Kind != StoreFile {
+		// Opening the file store instead would elect a second owner.
+		return owner.Config{}, nil, fmt.Errorf("config: the store is %s, but this program opens the file store only (config.Load); it must load with config.LoadStore and open that store", store.Kind)
+	}
+	return cfg, warnings, nil
+}
+
+// load reads the layers of opts and checks what they set.
+func load(opts Options, prefix, path string) (owner.Config, Store, []Warning, error) {
+	var c loaded
+	cfg := &c.Config
+	*cfg = owner.Config{LeasePath: path, TTL: DefaultTTL}
+	c.store.Kind = StoreFile
 	got := map[string]setting{}
+	fail := func(err error) (owner.Config, Store, []Warning, error) { return owner.Config{}, Store{}, nil, err }
 	if opts.File != "" {
 		if err := loadFile(opts.File, prefix, got); err != nil {
-			return owner.Config{}, nil, err
+			return fail(err)
 		}
 	}
 	environ := opts.Environ
@@ -230,32 +259,35 @@ func LoadWithWarnings(opts Options) (owner.Config, []Warning, error) {
 	}
 	warnings, err := loadEnv(environ, prefix, "environment", "", got)
 	if err != nil {
-		return owner.Config{}, nil, err
+		return fail(err)
 	}
 	for _, k := range keys {
 		s, ok := got[k.yaml]
 		if !ok {
 			continue
 		}
-		if err := k.set(&cfg, s); err != nil {
-			return owner.Config{}, nil, fmt.Errorf("config: %s: %s = %q %v", s.source, s.name, s.value, err)
+		if err := k.set(&c, s); err != nil {
+			return fail(fmt.Errorf("config: %s: %s = %q %v", s.source, s.name, s.value, err))
 		}
 	}
 	if cfg.RenewInterval >= cfg.TTL {
 		r, t := got["renew_interval"], got["ttl"]
-		return owner.Config{}, nil, fmt.Errorf("config: %s = %v (%s) must be shorter than %s = %v (%s)",
+		return fail(fmt.Errorf("config: %s = %v (%s) must be shorter than %s = %v (%s)",
 			or(r.name, "renew_interval"), cfg.RenewInterval, or(r.source, "default"),
-			or(t.name, "ttl"), cfg.TTL, or(t.source, "default"))
+			or(t.name, "ttl"), cfg.TTL, or(t.source, "default")))
+	}
+	if err := c.store.check(cfg.TTL, got); err != nil {
+		return fail(err)
 	}
 	abs, err := filepath.Abs(cfg.LeasePath)
 	if err != nil {
-		return owner.Config{}, nil, fmt.Errorf("config: lease path %s: %w", cfg.LeasePath, err)
+		return fail(fmt.Errorf("config: lease path %s: %w", cfg.LeasePath, err))
 	}
 	cfg.LeasePath = abs
-	if cfg, err = cfg.Validate(); err != nil {
-		return owner.Config{}, nil, err
+	if *cfg, err = cfg.Validate(); err != nil {
+		return fail(err)
 	}
-	return cfg, warnings, nil
+	return *cfg, c.store, warnings, nil
 }
 
 func or(s, def string) string {
@@ -288,7 +320,13 @@ func loadFile(path, prefix string, got map[string]setting) error {
 			if !ok {
 				return fmt.Errorf("config: %s: unknown key %s (known: %s)", path, full, knownYAML())
 			}
-			s, ok := text(v, k.boolean)
+			if k.envOnly {
+				return fmt.Errorf("config: %s: %s is a secret: give it in the environment (%s%s), not in a file", path, full, prefix, k.env)
+			}
+			s, ok := text(v, k.boolean, k.list)
+			if !ok && k.list {
+				return fmt.Errorf("config: %s: %s = %v is %s; write a list of strings", path, full, v, kindOf(v))
+			}
 			if !ok && k.boolean {
 				return fmt.Errorf("config: %s: %s = %v is %s; write true or false", path, full, v, kindOf(v))
 			}
@@ -348,9 +386,11 @@ func loadEnv(environ []string, prefix, source, dir string, got map[string]settin
 	}
 	var warnings []Warning
 	for name, v := range k.All() {
-		yamlKey := strings.ToLower(strings.TrimPrefix(name, prefix))
-		if _, ok := lookup(yamlKey); ok && prefix+strings.ToUpper(yamlKey) == name {
-			got[yamlKey] = setting{value: fmt.Sprint(v), source: source, name: name, dir: dir}
+		if k, ok := lookupEnv(name, prefix); ok {
+			if k.envOnly && dir != "" {
+				return nil, fmt.Errorf("config: %s: %s is a secret: give it in the environment, not in a file", source, name)
+			}
+			got[k.yaml] = setting{value: fmt.Sprint(v), source: source, name: name, dir: dir}
 			continue
 		}
 		if fromFile := dir != ""; fromFile {
@@ -421,6 +461,15 @@ func kindOf(v any) string {
 	return fmt.Sprintf("a %T", v)
 }
 
+// lookupEnv returns the key whose variable is name.
+func lookupEnv(name, prefix string) (key, bool) {
+	i := slices.IndexFunc(keys, func(k key) bool { return prefix+k.env == name })
+	if i < 0 {
+		return key{}, false
+	}
+	return keys[i], true
+}
+
 func lookup(yamlKey string) (key, bool) {
 	i := slices.IndexFunc(keys, func(k key) bool { return k.yaml == yamlKey })
 	if i < 0 {
@@ -430,13 +479,27 @@ func lookup(yamlKey string) (key, bool) {
 }
 
 // text returns the YAML value v as the text a variable would hold: v must
-// be a string, or for a boolean key also true or false.
-func text(v any, boolean bool) (string, bool) {
+// be a string, or for a boolean key also true or false, or for a list key
+// a list of strings (joined with commas).
+func text(v any, boolean, list bool) (string, bool) {
 	switch v := v.(type) {
 	case string:
 		return v, true
 	case bool:
 		return strconv.FormatBool(v), boolean
+	case []any:
+		if !list {
+			return "", false
+		}
+		var items []string
+		for _, item := range v {
+			s, ok := item.(string)
+			if !ok || strings.Contains(s, ",") {
+				return "", false
+			}
+			items = append(items, s)
+		}
+		return strings.Join(items, ","), true
 	}
 	return "", false
 }
@@ -444,7 +507,9 @@ func text(v any, boolean bool) (string, bool) {
 func knownYAML() string {
 	var s []string
 	for _, k := range keys {
-		s = append(s, k.yaml)
+		if !k.envOnly {
+			s = append(s, k.yaml)
+		}
 	}
 	return strings.Join(s, ", ")
 }
