@@ -12,6 +12,9 @@
 // by a supplied config.Options, and the environment), unless the
 // application supplies a non-zero owner.Config; the warnings of
 // config.LoadWithWarnings (a variable in the environment that looks like a
-// typo of a known one) are logged. Logs go to the application's
+// typo of a known one) are logged. A configuration that selects another
+// store than the file (owner.store: etcd) needs the [StoreOpener] of that
+// store's module in the graph; without one the application fails to
+// build. Logs go to the application's
 // *zap.Logger if the graph has one; the module provides none.
 package ownerfx

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/leasehold/leasehold/config"
+	"github.com/leasehold/leasehold/lease"
 	"github.com/leasehold/leasehold/owner"
 )
 
@@ -25,7 +26,7 @@ const ExitCodeOwnedFailed = 4
 // Module provides *owner.Owner and Lost, and runs the election for the
 // application's lifetime.
 var Module = fx.Module("owner",
-	fx.Provide(New, newLost),
+	fx.Provide(newNamed, newLost),
 	fx.Invoke(supervise),
 )
 
@@ -73,29 +74,60 @@ type Params struct {
 	Config  owner.Config   `optional:"true"`
 	Options config.Options `optional:"true"`
 	Logger  *zap.Logger    `optional:"true"`
+	// Opener opens a store other than the file, when the configuration
+	// selects one (owner.store); the module that implements the store
+	// provides it. Without it, such a configuration fails the start.
+	Opener StoreOpener `optional:"true"`
 }
+
+// StoreOpener opens the lease.Store that a configuration selects, other
+// than the file store, which New opens itself. The module of the store
+// provides one (for etcd, github.com/leasehold/leasehold/etcdlease), so
+// that an application on the file store never links another store's
+// client.
+type StoreOpener func(cfg owner.Config, store config.Store) (lease.Store, error)
 
 // New makes the Owner and hooks it into the lifecycle: OnStart joins
 // within the start context and OnStop releases the lease. It is exported
 // so that the wiring can be reproduced without Module.
 func New(p Params) (*owner.Owner, error) {
+	o, _, err := newOwner(p)
+	return o, err
+}
+
+// leaseName names the lease in the logs.
+type leaseName string
+
+type named struct {
+	fx.Out
+	Owner *owner.Owner
+	Name  leaseName
+}
+
+func newNamed(p Params) (named, error) {
+	o, name, err := newOwner(p)
+	return named{Owner: o, Name: name}, err
+}
+
+func newOwner(p Params) (*owner.Owner, leaseName, error) {
 	cfg := p.Config
+	store := config.Store{Kind: config.StoreFile}
 	if cfg == (owner.Config{}) {
 		var warnings []config.Warning
 		var err error
-		if cfg, warnings, err = config.LoadWithWarnings(p.Options); err != nil {
-			return nil, err
+		if cfg, store, warnings, err = config.LoadStore(p.Options); err != nil {
+			return nil, "", err
 		}
 		for _, w := range warnings {
-			named(p.Logger).Warn("unknown variable ignored", zap.String("source", "environment"),
+			moduleLogger(p.Logger).Warn("unknown variable ignored", zap.String("source", "environment"),
 				zap.String("variable", w.Variable), zap.String("did_you_mean", w.Closest))
 		}
 	}
-	o, err := owner.New(cfg)
+	o, name, err := open(cfg, store, p.Opener)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	log := logger(p.Logger, o)
+	log := logger(p.Logger, o, name)
 	p.Lifecycle.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
 			if err := ctx.Err(); err != nil {
@@ -115,26 +147,52 @@ func New(p Params) (*owner.Owner, error) {
 			return err
 		},
 	})
-	return o, nil
+	return o, name, nil
 }
 
-// named returns the module's logger: l, or a no-op one if the application
+// moduleLogger returns the module's logger: l, or a no-op one if the application
 // has none.
-func named(l *zap.Logger) *zap.Logger {
+func moduleLogger(l *zap.Logger) *zap.Logger {
 	if l == nil {
 		l = zap.NewNop()
 	}
 	return l.Named("owner")
 }
 
-// logger is the module's logger for o. It names the lease by its absolute
-// path, so that instances on different lease files are easy to tell apart.
-func logger(l *zap.Logger, o *owner.Owner) *zap.Logger {
-	lease := o.Config().LeasePath
-	if abs, err := filepath.Abs(lease); err == nil {
-		lease = abs
+// logger is the module's logger for o, on the lease named name.
+func logger(l *zap.Logger, o *owner.Owner, name leaseName) *zap.Logger {
+	return moduleLogger(l).With(zap.String("lease", string(name)), zap.String("id", o.ID()))
+}
+
+// open makes the Owner on the store selected, and names the lease for the
+// logs: the file store by its absolute path, so that instances on
+// different lease files are easy to tell apart; another by its kind and
+// key.
+func open(cfg owner.Config, store config.Store, opener StoreOpener) (*owner.Owner, leaseName, error) {
+	if store.Kind == config.StoreFile {
+		o, err := owner.New(cfg)
+		if err != nil {
+			return nil, "", err
+		}
+		name := cfg.LeasePath
+		if abs, err := filepath.Abs(name); err == nil {
+			name = abs
+		}
+		return o, leaseName(name), nil
 	}
-	return named(l).With(zap.String("lease", lease), zap.String("id", o.ID()))
+	if opener == nil {
+		return nil, "", fmt.Errorf("ownerfx: the configuration selects the %s store, but no ownerfx.StoreOpener is provided: provide the one of the store's module", store.Kind)
+	}
+	s, err := opener(cfg, store)
+	if err != nil {
+		return nil, "", fmt.Errorf("ownerfx: open the %s store: %w", store.Kind, err)
+	}
+	o, err := owner.NewStore(cfg, s)
+	if err != nil {
+		_ = s.Close()
+		return nil, "", err
+	}
+	return o, leaseName(store.Kind + ":" + store.Etcd.Key), nil
 }
 
 type superviseParams struct {
@@ -145,6 +203,7 @@ type superviseParams struct {
 	Owner      *owner.Owner
 	Logger     *zap.Logger `optional:"true"`
 	Owned      []Owned     `group:"owner.owned"`
+	Name       leaseName   `optional:"true"`
 }
 
 // supervise runs the owned components and reacts to loss. Its hooks come
@@ -158,7 +217,7 @@ func supervise(p superviseParams) error {
 	}
 	s := &supervisor{
 		o:     p.Owner,
-		log:   logger(p.Logger, p.Owner),
+		log:   logger(p.Logger, p.Owner, p.Name),
 		shut:  p.Shutdowner,
 		owned: p.Owned,
 		quit:  make(chan struct{}),

@@ -335,3 +335,47 @@ func TestLogsNameAbsoluteLeasePath(t *testing.T) {
 		t.Fatalf("lease %v, want %s", got, want)
 	}
 }
+
+// A configuration that selects another store than the file needs the
+// opener of that store's module: without one the application fails to
+// build, saying so; with one, the election runs on the store it opens.
+func TestStoreOpener(t *testing.T) {
+	environ := []string{"OWNER_STORE=etcd", "OWNER_ETCD_ENDPOINTS=127.0.0.1:2379", "OWNER_ETCD_KEY=/app/owner", "OWNER_TTL=2s"}
+	opts := config.Options{Environ: environ, App: "app"}
+	err := fx.New(fx.NopLogger, fx.Supply(opts), ownerfx.Module).Err()
+	if err == nil || !strings.Contains(err.Error(), "StoreOpener") || !strings.Contains(err.Error(), "etcd") {
+		t.Fatalf("etcd configured without an opener: %v", err)
+	}
+
+	// A stand-in for the etcd store: the file store, opened by the opener.
+	path := filepath.Join(t.TempDir(), "owner.lease")
+	var opened config.Store
+	opener := ownerfx.StoreOpener(func(cfg owner.Config, s config.Store) (lease.Store, error) {
+		opened = s
+		return lease.Open(path, lease.Options{TTL: cfg.TTL})
+	})
+	core, logs := observer.New(zap.InfoLevel)
+	a, o := app(t, fx.Supply(opts, opener, zap.New(core)))
+	a.RequireStart()
+	if !o.IsOwner() {
+		t.Fatal("not the owner on the opened store")
+	}
+	if opened.Kind != config.StoreEtcd || opened.Etcd.Key != "/app/owner" {
+		t.Fatalf("opener given %+v", opened)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the opened store was not used: %v", err)
+	}
+	a.RequireStop()
+	if got := logs.FilterMessage("joined").All(); len(got) != 1 || got[0].ContextMap()["lease"] != "etcd:/app/owner" {
+		t.Fatalf("logs: %v", logs.All())
+	}
+
+	failing := ownerfx.StoreOpener(func(owner.Config, config.Store) (lease.Store, error) {
+		return nil, errors.New("no route to etcd")
+	})
+	err = fx.New(fx.NopLogger, fx.Supply(opts, failing), ownerfx.Module).Err()
+	if err == nil || !strings.Contains(err.Error(), "no route to etcd") {
+		t.Fatalf("a failing opener: %v", err)
+	}
+}
