@@ -176,7 +176,7 @@ func Open(path string, opts Options) (*File, error) {
 		}
 	}
 	host, _ := os.Hostname()
-	time.Now().Zone() // load the local time zone now, not on a takeover's path
+	_, _ = time.Now().Zone() // load the local time zone now, not on a takeover's path
 	return &File{
 		path: path, side: side, ttl: opts.TTL, clk: opts.Clock, host: host, closing: make(chan struct{}),
 		boot: bootID(), blockSize: defaultBlockSize,
