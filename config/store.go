@@ -97,21 +97,9 @@ var storeKeys = []key{
 		c.store.Etcd.DialTimeout = d
 		return err
 	}},
-	{yaml: "etcd.ca_file", env: "ETCD_CA_FILE", set: func(c *loaded, s setting) error {
-		p, err := filePath(s)
-		c.store.Etcd.CAFile = p
-		return err
-	}},
-	{yaml: "etcd.cert_file", env: "ETCD_CERT_FILE", set: func(c *loaded, s setting) error {
-		p, err := filePath(s)
-		c.store.Etcd.CertFile = p
-		return err
-	}},
-	{yaml: "etcd.key_file", env: "ETCD_KEY_FILE", set: func(c *loaded, s setting) error {
-		p, err := filePath(s)
-		c.store.Etcd.KeyFile = p
-		return err
-	}},
+	fileKey("etcd.ca_file", "ETCD_CA_FILE", func(e *Etcd) *string { return &e.CAFile }),
+	fileKey("etcd.cert_file", "ETCD_CERT_FILE", func(e *Etcd) *string { return &e.CertFile }),
+	fileKey("etcd.key_file", "ETCD_KEY_FILE", func(e *Etcd) *string { return &e.KeyFile }),
 	{yaml: "etcd.username", env: "ETCD_USERNAME", set: func(c *loaded, s setting) error { c.store.Etcd.Username = s.value; return nil }},
 	{yaml: "etcd.password", env: "ETCD_PASSWORD", envOnly: true, set: func(c *loaded, s setting) error { c.store.Etcd.Password = s.value; return nil }},
 }
@@ -134,13 +122,18 @@ func checkEndpoint(e string) error {
 	return nil
 }
 
-// filePath makes a configured file path absolute, as leasePath does; an
-// empty one is none.
-func filePath(s setting) (string, error) {
-	if s.value == "" {
-		return "", nil
-	}
-	return leasePath(s.value, s.dir)
+// fileKey is the key of a file path of the etcd settings, field: made
+// absolute as the lease path is; an empty one is none.
+func fileKey(yaml, env string, field func(*Etcd) *string) key {
+	return key{yaml: yaml, env: env, set: func(c *loaded, s setting) error {
+		if s.value == "" {
+			*field(&c.store.Etcd) = ""
+			return nil
+		}
+		p, err := leasePath(s.value, s.dir)
+		*field(&c.store.Etcd) = p
+		return err
+	}}
 }
 
 // check completes and checks the settings of the store selected, whose

@@ -53,11 +53,7 @@ func TestRenewalRestartsExpiryWithoutWaking(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- b.Wait(ctx) }()
-	waitFor(t, "b connected", func() bool {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		return b.w != nil
-	})
+	waitConnected(t, b)
 	counting.Store(true)
 	for i := range 5 {
 		clk.Advance(ttl / 2)
@@ -101,6 +97,16 @@ func TestRenewalRestartsExpiryWithoutWaking(t *testing.T) {
 	if err := la.Renew(ctx); !errors.Is(err, ErrLost) {
 		t.Fatalf("a's renewal after the takeover = %v, want ErrLost", err)
 	}
+}
+
+// waitConnected waits until f's Wait is connected to the holder's socket.
+func waitConnected(t *testing.T, f *File) {
+	t.Helper()
+	waitFor(t, "connected to the holder", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.w != nil
+	})
 }
 
 // waitFor polls cond until it holds, failing after a generous bound.
@@ -187,11 +193,7 @@ func TestWaitExpiresAfterLastRenewalHeard(t *testing.T) {
 	mustHeld(t, b, "b")
 	done := make(chan error, 1)
 	go func() { done <- b.Wait(ctx) }()
-	waitFor(t, "b connected", func() bool {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		return b.w != nil
-	})
+	waitConnected(t, b)
 	var last time.Time
 	for range 6 { // more than a TTL of renewals
 		time.Sleep(short / 5)

@@ -21,16 +21,21 @@ func benchConfig(b *testing.B) Config {
 func BenchmarkJoinRelease(b *testing.B) {
 	cfg := benchConfig(b)
 	for b.Loop() {
-		o, err := Join(context.Background(), cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if !o.IsOwner() {
-			b.Fatal("not owner")
-		}
-		if err := o.Release(); err != nil {
-			b.Fatal(err)
-		}
+		joinOwnerRelease(b, cfg)
+	}
+}
+
+// joinOwnerRelease joins as the owner and releases.
+func joinOwnerRelease(b *testing.B, cfg Config) {
+	o, err := Join(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !o.IsOwner() {
+		b.Fatal("not owner")
+	}
+	if err := o.Release(); err != nil {
+		b.Fatal(err)
 	}
 }
 
@@ -43,17 +48,7 @@ func BenchmarkJoinFresh(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		i++
-		cfg := Config{LeasePath: filepath.Join(dir, fmt.Sprint("owner-", i, ".lease")), TTL: 2 * time.Second}
-		o, err := Join(context.Background(), cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if !o.IsOwner() {
-			b.Fatal("not owner")
-		}
-		if err := o.Release(); err != nil {
-			b.Fatal(err)
-		}
+		joinOwnerRelease(b, Config{LeasePath: filepath.Join(dir, fmt.Sprint("owner-", i, ".lease")), TTL: 2 * time.Second})
 	}
 }
 

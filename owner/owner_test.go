@@ -200,20 +200,28 @@ func TestOwnerAndFollower(t *testing.T) {
 	}
 }
 
-// The deadline is the start of the last successful renewal plus the TTL,
-// and it holds while the renewal goroutine is stuck.
-func TestCheckFailsAtDeadlineWhileRenewalStuck(t *testing.T) {
-	clk := clock.NewFake(time.Unix(0, 0))
+// renewThenHang starts an owner whose first renewal, at renew, succeeds
+// and whose later ones hang until the test ends; it returns once the
+// owner waits for its second renewal.
+func renewThenHang(t *testing.T, clk *clock.Fake) *Owner {
+	t.Helper()
 	fs := newFaulty()
 	a := startT(t, testConfig(t), clk, fs)
-
 	settle(t, clk, 2)
 	clk.Advance(renew) // first renewal, allowed
 	<-fs.renewed
 	gate := make(chan struct{})
-	defer close(gate)
+	t.Cleanup(func() { close(gate) })
 	fs.set(gate, nil)
 	settle(t, clk, 2)
+	return a
+}
+
+// The deadline is the start of the last successful renewal plus the TTL,
+// and it holds while the renewal goroutine is stuck.
+func TestCheckFailsAtDeadlineWhileRenewalStuck(t *testing.T) {
+	clk := clock.NewFake(time.Unix(0, 0))
+	a := renewThenHang(t, clk)
 	clk.Advance(ttl - time.Nanosecond) // the second renewal starts and hangs
 	if err := a.Check(); err != nil {
 		t.Fatalf("Check a nanosecond before the deadline = %v", err)
@@ -249,15 +257,7 @@ func TestLostFiresByTimer(t *testing.T) {
 // fires with no Check, a TTL after the start of the last renewal.
 func TestLostFiresByTimerAfterRenewal(t *testing.T) {
 	clk := clock.NewFake(time.Unix(0, 0))
-	fs := newFaulty()
-	a := startT(t, testConfig(t), clk, fs)
-	settle(t, clk, 2)
-	clk.Advance(renew) // first renewal, allowed
-	<-fs.renewed
-	gate := make(chan struct{})
-	defer close(gate)
-	fs.set(gate, nil)
-	settle(t, clk, 2)
+	a := renewThenHang(t, clk)
 	clk.Advance(ttl - renew) // the old deadline; the second renewal hangs
 	settle(t, clk, 1)        // the deadline timer, set again
 	if closed(a.Lost()) {
