@@ -21,22 +21,27 @@ import (
 //
 // Schedule (TTL 2s, fake clock, attempts by b every 100ms):
 //
-//	0.0s  a acquires epoch 1; b and c read it; b connects to sock.1.
-//	0.0s  a renews: its beat (2) is written, and a freezes at the
-//	      listing of its check, before it sends the message.
-//	0.1s  b and c read the lease: beat 2. From here the lease's files
-//	      do not change. b's first attempt that reads it so.
-//	2.099s a resumes: the renewal succeeds (it began at 0.0s, so a is
-//	      valid until 2.0s) and the message of beat 2 reaches b, whose
-//	      expiry clock starts again at 2.099s. a renews no more.
-//	2.1s  c finds the lease expired, locks epoch 2 and freezes before
-//	      claiming it.
-//	4.1s  b finds the lease expired only now (2.099s + TTL), finds
-//	      epoch 2 held unclaimed, and waits one TTL on it.
-//	6.1s  b makes the tombstone of 2 and takes epoch 3.
+//	0.0s   a acquires epoch 1; b and c read it; b connects to sock.1.
+//	0.0s   a renews: its beat (2) is written, and a freezes at the
+//	       listing of its check, before it sends the message.
+//	0.1s   b and c read the lease: beat 2. From here the lease's files
+//	       do not change. b's first attempt that reads it so.
+//	1.999s a resumes, before its deadline (2.0s, a TTL after its renewal
+//	       began): the renewal succeeds and the message of beat 2
+//	       reaches b, whose expiry clock starts again at 1.999s. Then a
+//	       stops again (its process stopped, say) and renews no more.
+//	2.1s   c finds the lease expired, locks epoch 2 and freezes before
+//	       claiming it.
+//	4.0s   b finds the lease expired only now (1.999s + TTL), finds
+//	       epoch 2 held unclaimed, and waits one TTL on it.
+//	6.0s   b makes the tombstone of 2 and takes epoch 3: 5.9s after its
+//	       first attempt, where the bound is 2 TTLs and the gap, 4.1s.
 //
 // Without the late message b finds the lease expired at 2.1s and takes it
 // at 4.1s: one TTL for the frozen holder, one for the frozen candidate.
+// (Under package owner, a holder that is not stopped again renews soon
+// after, which changes the lease; the bound is about a holder that does
+// not.)
 //
 // The subtest "not connected" runs the same schedule with b never
 // connected to a's socket, so that no message reaches it: b then takes
@@ -121,9 +126,12 @@ func lateRenewalMessage(t *testing.T, connected bool) {
 	var lb Lease
 	var resumeC func() (Lease, error)
 	for d := gap; d <= 4*ttl && lb == nil; d += gap {
-		if d == ttl {
-			at(ttl - time.Millisecond)
-			close(thaw) // a resumes: its renewal succeeds and its message goes out
+		if d == ttl-gap {
+			// a resumes just before its deadline (2.0s): its renewal
+			// succeeds, as it began at 0.0s, and its message goes out.
+			// Then a stops again, renewing no more.
+			at(ttl - gap - time.Millisecond)
+			close(thaw)
 			if err := <-renewed; err != nil {
 				t.Fatalf("a's renewal: %v", err)
 			}
@@ -135,8 +143,10 @@ func lateRenewalMessage(t *testing.T, connected bool) {
 					return b.seenAt.Equal(heardAt)
 				})
 			}
-			at(ttl)
+		}
+		if d == ttl {
 			// c finds the lease expired and freezes holding epoch 2.
+			at(ttl)
 			resumeC = freezeAt(t, c, "c", "listen:sock")
 		}
 		at(d)
