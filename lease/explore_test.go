@@ -50,6 +50,8 @@ var (
 	exploreSeed      = flag.Uint64("explore.seed", 1, "seed of the first schedule; schedule i uses seed+i")
 	exploreSteps     = flag.Int("explore.steps", 400, "protocol steps per schedule")
 	exploreDuration  = flag.Duration("explore.duration", 0, "if set, run schedules until this much time has passed instead")
+	exploreCrowd     = flag.Bool("explore.crowd", false, "after a reboot, two to four participants join at once, as the services of a machine start together")
+	exploreMixedBoot = flag.Bool("explore.mixedboot", false, "in schedules with a boot id, a quarter of the participants cannot read it (boot id \"\")")
 )
 
 func TestExplore(t *testing.T) {
@@ -71,8 +73,15 @@ func TestExplore(t *testing.T) {
 		sum.add(r.stats)
 		seen[r.trace] = true
 		if r.violation != "" {
-			t.Fatalf("seed %d: %s\nreproduce: go test ./lease -run '^TestExplore$' -explore.seed=%d -explore.schedules=1 -explore.steps=%d -v\nlast steps:\n%s",
-				seed, r.violation, seed, *exploreSteps, r.tail())
+			extra := ""
+			if *exploreCrowd {
+				extra += " -explore.crowd"
+			}
+			if *exploreMixedBoot {
+				extra += " -explore.mixedboot"
+			}
+			t.Fatalf("seed %d: %s\nreproduce: go test ./lease -run '^TestExplore$' -explore.seed=%d -explore.schedules=1 -explore.steps=%d%s -v\nlast steps:\n%s",
+				seed, r.violation, seed, *exploreSteps, extra, r.tail())
 		}
 	}
 	t.Logf("explored %d schedules (%d distinct interleavings): %d steps, %d grants (%d by expiry), %d tombstones, %d freezes, %d deaths, %d joins, %d liveness phases, %d blocks reserved, %d reboots, %d renewals heard; 0 violations",
@@ -317,6 +326,9 @@ func (x *explorer) join() {
 	}
 	p := &participant{id: len(x.ps), f: f, ttl: ttl, prio: 1 + x.rng.IntN(1000), resume: make(chan bool)}
 	f.boot, f.blockSize = x.boot, x.blockSize
+	if *exploreMixedBoot && x.boot != "" && x.rng.IntN(4) == 0 {
+		f.boot = "" // as a process that cannot read the boot id
+	}
 	f.sent = func(m message) { x.msgs = append(x.msgs, m) }
 	f.hook = func(point string) { x.park(p, point) }
 	f.track = func(c io.Closer) { p.fds = append(p.fds, c) }
@@ -324,7 +336,7 @@ func (x *explorer) join() {
 	f.revert.contested = x.revert == revertContested
 	x.ps = append(x.ps, p)
 	x.res.stats.joins++
-	x.logf("p%d joins (ttl %v)", p.id, ttl)
+	x.logf("p%d joins (ttl %v, boot %q)", p.id, ttl, f.boot)
 }
 
 // park is the hook of every participant: it reports the step and waits to
@@ -421,6 +433,11 @@ func (x *explorer) reboot() {
 	x.boot = fmt.Sprint("boot-", x.boots)
 	x.res.stats.reboots++
 	x.logf("reboot")
+	if *exploreCrowd {
+		for range 2 + x.rng.IntN(3) {
+			x.join()
+		}
+	}
 }
 
 // freeze stops p, wherever it is, for up to three TTLs.
