@@ -6,20 +6,16 @@ import (
 )
 
 // A candidate decides that the lease is free on one reading of the
-// sidecar directory, and then claims an epoch. Before blocks, that epoch
-// was always the one after the latest taken in that reading, so that a
-// reading gone stale while the candidate went on made its exclusive
-// claim fail: whoever took the lease meanwhile had claimed that very
-// epoch. reserve may now raise the epoch above the block of the next one,
-// to the first epoch of a block above every block in the reading (or in a
-// later one), and the check after the claim only refuses an epoch below
-// the latest taken. So a candidate whose reading went stale claims an
-// epoch above every holder granted meanwhile, and holds the lease
-// together with them.
-//
-// Each case below ends with two tenures granted a moment apart, on a
-// clock that has not moved, neither of them released, lost or closed:
-// both valid at once.
+// sidecar directory, and then claims an epoch. reserve may raise that
+// epoch above the one after the latest taken in the reading, to the first
+// epoch of a block above every block (a block of an earlier boot, one
+// removed, or a participant without a boot id). A reading gone stale
+// meanwhile then no longer makes the exclusive claim fail: whoever took
+// the lease since claimed a lower epoch. So after its claim a candidate
+// withdraws if any epoch between its reading and its own was claimed (see
+// claim); without that rule, each case below ends with two tenures
+// granted a moment apart, on a clock that has not moved, neither of them
+// released, lost or closed: both valid at once.
 
 func setBlocks(size uint64, boot string, fs ...*File) {
 	for _, f := range fs {

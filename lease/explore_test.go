@@ -50,8 +50,8 @@ var (
 	exploreSeed      = flag.Uint64("explore.seed", 1, "seed of the first schedule; schedule i uses seed+i")
 	exploreSteps     = flag.Int("explore.steps", 400, "protocol steps per schedule")
 	exploreDuration  = flag.Duration("explore.duration", 0, "if set, run schedules until this much time has passed instead")
-	exploreCrowd     = flag.Bool("explore.crowd", false, "after a reboot, two to four participants join at once, as the services of a machine start together")
-	exploreMixedBoot = flag.Bool("explore.mixedboot", false, "in schedules with a boot id, a quarter of the participants cannot read it (boot id \"\")")
+	exploreCrowd     = flag.Bool("explore.crowd", false, "after every reboot, two to four participants join at once, as the services of a machine start together (by default after half of them)")
+	exploreMixedBoot = flag.Bool("explore.mixedboot", false, "in every schedule with a boot id, a quarter of the participants cannot read it, boot id \"\" (by default in a quarter of the schedules)")
 )
 
 func TestExplore(t *testing.T) {
@@ -207,6 +207,7 @@ type explorer struct {
 	boot        string    // the boot id participants run in; "" for durable claims
 	boots       int       // reboots so far
 	blockSize   uint64
+	mixedBoot   bool // some participants have no boot id
 	ps          []*participant
 	ev          chan event
 	tenures     []*tenureSpan
@@ -245,6 +246,7 @@ func explore(t testing.TB, seed uint64, steps int, revert revertKind) exploreRes
 	if x.rng.IntN(4) > 0 {
 		x.boot = "boot-0"
 	}
+	x.mixedBoot = *exploreMixedBoot || x.rng.IntN(4) == 0
 	h := fnv.New64a()
 	defer x.cleanup()
 	for range 3 {
@@ -326,7 +328,7 @@ func (x *explorer) join() {
 	}
 	p := &participant{id: len(x.ps), f: f, ttl: ttl, prio: 1 + x.rng.IntN(1000), resume: make(chan bool)}
 	f.boot, f.blockSize = x.boot, x.blockSize
-	if *exploreMixedBoot && x.boot != "" && x.rng.IntN(4) == 0 {
+	if x.mixedBoot && x.boot != "" && x.rng.IntN(4) == 0 {
 		f.boot = "" // as a process that cannot read the boot id
 	}
 	f.sent = func(m message) { x.msgs = append(x.msgs, m) }
@@ -433,7 +435,7 @@ func (x *explorer) reboot() {
 	x.boot = fmt.Sprint("boot-", x.boots)
 	x.res.stats.reboots++
 	x.logf("reboot")
-	if *exploreCrowd {
+	if *exploreCrowd || x.rng.IntN(2) == 0 {
 		for range 2 + x.rng.IntN(3) {
 			x.join()
 		}

@@ -10,6 +10,8 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,6 +61,7 @@ type File struct {
 	seenTop     uint64   // the latest epoch taken then
 	seenBeats   []byte   // the claimants' beats then; see snapshot.beats
 	seenBeatsOf []uint64 // and whose they were
+	seenSeq     uint64   // the count in the beat of the latest of them that was published
 	seenOnce    bool
 	expireTTL   time.Duration  // the TTL the next expiry is judged by
 	watch       uint64         // the epoch whose socket to watch; 0 for none
@@ -241,6 +244,7 @@ type snapshot struct {
 	// record cannot undo.
 	beats   []byte
 	beatsOf []uint64
+	fromSeq uint64 // the count in the beat of epoch from
 }
 
 // holder returns the record if it is valid, else the zero Record.
@@ -267,25 +271,26 @@ func (f *File) read() (snapshot, error) {
 	if s.listing, err = f.list(); err != nil {
 		return s, err
 	}
-	s.from, s.beatsOf, s.beats = f.readBeats(s.claims)
+	s.from, s.beatsOf, s.beats, s.fromSeq = f.readBeats(s.claims)
 	return s, nil
 }
 
 // readBeats reads the beats of claims from the latest down to the first
 // that shows a publication (or all of them, if none does), and returns
-// that claim's epoch (0 if none), the epochs read and their beats, as
-// beatsOf does.
-func (f *File) readBeats(claims []uint64) (from uint64, epochs []uint64, beats []byte) {
+// that claim's epoch (0 if none) and the count its beat shows, the epochs
+// read and their beats, as beatsOf does.
+func (f *File) readBeats(claims []uint64) (from uint64, epochs []uint64, beats []byte, seq uint64) {
 	for i := len(claims) - 1; i >= 0; i-- {
 		n := claims[i]
 		beat := f.readBeat(n)
 		epochs = append(epochs, n)
 		beats = appendBeat(beats, n, beat)
 		if len(beat) > 0 {
-			return n, epochs, beats
+			seq, _ := strconv.ParseUint(strings.TrimSpace(string(beat)), 10, 64)
+			return n, epochs, beats, seq
 		}
 	}
-	return 0, epochs, beats
+	return 0, epochs, beats, 0
 }
 
 // beatsOf returns the beats of epochs, each as its epoch and its bytes.
@@ -316,7 +321,7 @@ func appendBeat(b []byte, n uint64, beat []byte) []byte {
 func (f *File) observe(s snapshot, now time.Time) {
 	if !f.seenOnce || !f.unchanged(s) {
 		f.seen, f.seenExists, f.seenTop, f.seenAt, f.seenOnce = s.raw, s.exists, s.top(), now, true
-		f.seenBeats, f.seenBeatsOf = s.beats, s.beatsOf
+		f.seenBeats, f.seenBeatsOf, f.seenSeq = s.beats, s.beatsOf, s.fromSeq
 		f.suspect = 0
 		if !f.revert.lockNext {
 			f.contested, f.contestedAt = 0, time.Time{}
@@ -410,7 +415,7 @@ func (f *File) TryAcquire(ctx context.Context, c Candidate) (Lease, Record, erro
 		f.watch, f.suspect = f.contested, suspectFirst
 		return held()
 	}
-	l, err := f.claim(epoch, live, c, expired, probes)
+	l, err := f.claim(epoch, s.top(), live, c, expired, probes)
 	if err != nil {
 		_ = f.unlock(live)
 		if errors.Is(err, ErrHeld) || errors.Is(err, ErrLost) || errors.Is(err, errContested) {
@@ -575,7 +580,14 @@ func (f *File) tombstone(n uint64) error {
 // claim makes epoch durable as this candidate's, checks that nothing
 // newer was claimed, takes the earlier holders' staging files away and
 // publishes the record.
-func (f *File) claim(epoch uint64, live *liveLock, c Candidate, expired bool, probes []*liveLock) (_ *fileLease, err error) {
+//
+// read is the latest epoch taken in the reading that found the lease free.
+// An epoch claimed since, below this candidate's own (which reserve may
+// have raised above the next), may belong to a holder that reading could
+// not see: the claim is then withdrawn, as it is when a later epoch was
+// claimed meanwhile, so that of two candidates that read the same lease,
+// the one that lists its claims second always finds the other's.
+func (f *File) claim(epoch, read uint64, live *liveLock, c Candidate, expired bool, probes []*liveLock) (_ *fileLease, err error) {
 	fl := &fileLease{f: f, live: live}
 	// Listen before the claim is visible, so that followers who see it can
 	// connect, and learn at once if this candidate dies or gives up.
@@ -618,6 +630,14 @@ func (f *File) claim(epoch uint64, live *liveLock, c Candidate, expired bool, pr
 	if l.top() > epoch {
 		return nil, fmt.Errorf("%w: epoch %d taken meanwhile", ErrHeld, l.top())
 	}
+	for _, n := range l.claims {
+		if read < n && n < epoch {
+			if err := f.withdraw(epoch); err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: epoch %d claimed since the lease was read, below %d", ErrHeld, n, epoch)
+		}
+	}
 	for _, n := range l.temps {
 		if n < epoch {
 			f.at("remove:tmp")
@@ -639,7 +659,7 @@ func (f *File) claim(epoch uint64, live *liveLock, c Candidate, expired bool, pr
 			// its next renewal does not take the claim for a successor.
 			// The claim stays, voided, so that no one claims its epoch
 			// again below what others may have listed.
-			if err := f.writeFile(kindVoid, f.name(kindVoid, epoch), nil, 0, false); err != nil {
+			if err := f.withdraw(epoch); err != nil {
 				return nil, err
 			}
 			return nil, fmt.Errorf("%w: the record changed while it was being taken over", ErrHeld)
@@ -654,6 +674,12 @@ func (f *File) claim(epoch uint64, live *liveLock, c Candidate, expired bool, pr
 	}
 	fl.n.notify(epoch, fl.seq, fl.pub)
 	return fl, nil
+}
+
+// withdraw voids this candidate's claim of epoch: it never publishes, and
+// the epoch is never used.
+func (f *File) withdraw(epoch uint64) error {
+	return f.writeFile(kindVoid, f.name(kindVoid, epoch), nil, 0, false)
 }
 
 // writeClaim creates claim.N exclusively, with rec's contents, and makes

@@ -150,6 +150,7 @@ type watcher struct {
 	epoch   uint64
 	conn    net.Conn
 	rank    int           // as the holder last told; under File.mu
+	got     int           // messages received; under File.mu
 	changed chan struct{} // a publication came that was not a renewal seen before
 	dead    chan struct{} // closed at end-of-file or error
 }
@@ -204,6 +205,7 @@ func (f *File) receive(w *watcher) {
 			f.mu.Lock()
 			if f.w == w {
 				w.rank = m.rank
+				w.got++
 				if !f.heard(m) {
 					select {
 					case w.changed <- struct{}{}:
@@ -227,8 +229,14 @@ func (f *File) heard(m message) bool {
 		len(f.seenBeatsOf) != 1 || f.seenBeatsOf[0] != m.epoch {
 		return false
 	}
+	if m.seq <= f.seenSeq {
+		// A publication this participant has read already, or an older
+		// one, arriving late: nothing has changed, and the clock must not
+		// start again.
+		return true
+	}
 	f.seen, f.seenExists = m.rec, true
-	f.seenBeats = appendBeat(nil, m.epoch, beatOf(m.seq))
+	f.seenBeats, f.seenSeq = appendBeat(nil, m.epoch, beatOf(m.seq)), m.seq
 	f.seenAt = f.clk.Now()
 	f.suspect = 0
 	if f.expiry != nil {
