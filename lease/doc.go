@@ -26,9 +26,13 @@
 // (a crash may lose the marker; the claim, durable, still keeps its epoch
 // from use, and its claimant, gone, cannot publish).
 // The next epoch is always the one after the latest taken, in a block of
-// this boot. So no epoch serves two tenures and epochs never go
-// backwards, even if the record is deleted or corrupted or the machine
-// loses power.
+// this boot (the first of a new block, when the next one's is an earlier
+// boot's). A candidate that finds, once it has claimed, that another
+// epoch above the latest it read was claimed meanwhile, below or above
+// its own, withdraws: of two candidates that read the same lease, the one
+// that lists the claims second always finds the other's. So no epoch
+// serves two tenures and epochs never go backwards, even if the record is
+// deleted or corrupted or the machine loses power.
 //
 // The record is what followers read to know the holder and its endpoint;
 // no decision trusts it, since anyone may write it. What the decisions
@@ -53,7 +57,9 @@
 //     them by reading the files, or by a message from the holder's
 //     socket naming what the holder has just published (record and beat),
 //     which it takes as a reading made when it arrives: that only ever
-//     starts its clock later than the publication. Beats show every
+//     starts its clock later than the publication. A message of a
+//     publication it has seen already, arriving late, changes nothing.
+//     Beats show every
 //     renewal even if the record was deleted, or overwritten with what the
 //     follower saw before. Timestamps in the record are informational, so
 //     wall-clock jumps neither expire a lease early nor keep it stuck.
