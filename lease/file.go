@@ -622,6 +622,9 @@ func (f *File) claim(epoch, read uint64, live *liveLock, c Candidate, expired bo
 		return nil, fmt.Errorf("lease: %w", err)
 	}
 	f.op(opCreate, fl.beat.Name(), "", nil)
+	if f.track != nil {
+		f.track(fl.beat)
+	}
 	f.unlockAll(probes)
 	l, err := f.list()
 	if err != nil {

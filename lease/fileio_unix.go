@@ -49,8 +49,15 @@ func (f *rawFile) Sync() error {
 	return nil
 }
 
+// Close closes the file; again, it does nothing, so that a descriptor
+// number the process has reused since is not closed twice.
 func (f *rawFile) Close() error {
-	if err := syscall.Close(f.fd); err != nil {
+	if f.fd < 0 {
+		return nil
+	}
+	fd := f.fd
+	f.fd = -1
+	if err := syscall.Close(fd); err != nil {
 		return &fs.PathError{Op: "close", Path: f.path, Err: err}
 	}
 	return nil
