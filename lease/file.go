@@ -84,7 +84,9 @@ type File struct {
 	// had, or makes one it must not have, to show that the tests find it:
 	// lockNext skipping an epoch without its tombstone, with a patience
 	// that restarted whenever it found another epoch held and outlived
-	// changes of the lease; a renewal giving up on any later claim; a
+	// changes of the lease, and a claim not checked against the epochs
+	// claimed below it since the reading (which now also stops a frozen
+	// candidate's late claim); a renewal giving up on any later claim; a
 	// block of epochs reserved without its fsyncs (unsyncedBlock: neither
 	// its content nor its entry made durable before claims in it); a
 	// block reserved in an earlier boot taken for one of this boot
@@ -634,7 +636,7 @@ func (f *File) claim(epoch, read uint64, live *liveLock, c Candidate, expired bo
 		return nil, fmt.Errorf("%w: epoch %d taken meanwhile", ErrHeld, l.top())
 	}
 	for _, n := range l.claims {
-		if read < n && n < epoch {
+		if read < n && n < epoch && !f.revert.lockNext {
 			if err := f.withdraw(epoch); err != nil {
 				return nil, err
 			}
