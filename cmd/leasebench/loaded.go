@@ -45,9 +45,7 @@ type Loaded struct {
 	OwnerAppendsPerSecond float64 `json:"owner_appends_per_s"`
 	Seconds               float64 `json:"seconds"`
 
-	Join1        Latency `json:"join_1"`
-	Join64       Latency `json:"join_64_slowest"`
-	Join64Owners []int   `json:"join_64_owners_per_round"`
+	joinFigures
 
 	Idle IdleFigures `json:"idle"`
 }
@@ -124,12 +122,11 @@ func runLoaded(o options) (*Loaded, map[string][]time.Duration, error) {
 		bg.Close()
 		return nil, nil, err
 	}
-	j1, j64, owners, err := joinRounds(o, "loaded-")
+	l.joinFigures, err = joinRounds(o, "loaded-")
 	bg.Close()
 	if err != nil {
 		return nil, nil, err
 	}
-	l.Join1, l.Join64, l.Join64Owners = latency(j1), latency(j64), owners
 
 	idleRenew := idleTTL / 3
 	say("idle: an owner and %d followers, TTL %v, renewal every %v; %v warm-up, %v window, read from /proc",
@@ -150,7 +147,7 @@ func runLoaded(o options) (*Loaded, map[string][]time.Duration, error) {
 		"crash (SIGKILL)":                res.Crash,
 		"graceful (SIGTERM)":             res.Graceful,
 		"hang, beyond the TTL":           res.HangBeyondTTL,
-		"64 simultaneous Joins, slowest": j64,
+		"64 simultaneous Joins, slowest": l.slowest,
 	}, nil
 }
 

@@ -28,9 +28,7 @@ type Quiet struct {
 	// Hang: from the frozen owner's last renewal to the successor's first
 	// successful Check, less the TTL.
 	HangBeyondTTL Latency `json:"hang_sigstop_beyond_ttl"`
-	Join1         Latency `json:"join_1"`
-	Join64        Latency `json:"join_64_slowest"`
-	Join64Owners  []int   `json:"join_64_owners_per_round"`
+	joinFigures
 	IdleOwner     float64 `json:"idle_owner_cpu_pct"`
 	IdleFollowers struct {
 		Max  float64   `json:"max"`
@@ -103,11 +101,9 @@ func runQuiet(o options) (*Quiet, map[string][]time.Duration, error) {
 	say("  %+v", q.HangBeyondTTL)
 
 	quietPhase("joins: %d rounds of 1 and of 64 simultaneous joiners", o.rounds)
-	j1, j64, owners, err := joinRounds(o, "quiet-")
-	if err != nil {
+	if q.joinFigures, err = joinRounds(o, "quiet-"); err != nil {
 		return nil, nil, err
 	}
-	q.Join1, q.Join64, q.Join64Owners = latency(j1), latency(j64), owners
 
 	quietPhase("idle CPU: owner and 16 followers over %v", o.idle)
 	f, err = fleet.Launch(o.exe, nil, subdir(o, "idle"), 17, 2*time.Second, 0, worker.EnvCheck+"=1s")
@@ -130,27 +126,45 @@ func runQuiet(o options) (*Quiet, map[string][]time.Duration, error) {
 		"crash (SIGKILL)":                crash,
 		"graceful (SIGTERM)":             release,
 		"hang, beyond the TTL":           hang,
-		"64 simultaneous Joins, slowest": j64,
+		"64 simultaneous Joins, slowest": q.slowest,
 	}, nil
 }
 
+// joinFigures are the figures of rounds of simultaneous Joins.
+type joinFigures struct {
+	Join1 Latency `json:"join_1"`
+	// The slowest Join of each round of 64; and in each round, the Join
+	// that acquired and the slowest of those that followed.
+	Join64         Latency `json:"join_64_slowest"`
+	Join64Owner    Latency `json:"join_64_owner"`
+	Join64Follower Latency `json:"join_64_slowest_follower"`
+	Join64Owners   []int   `json:"join_64_owners_per_round"`
+
+	slowest []time.Duration // of each round of 64, for the plot
+}
+
 // joinRounds runs rounds of 1 and of 64 simultaneous Joins, each on a new
-// lease, and returns the Join of each round of 1, the slowest Join of each
-// round of 64, and how many owners each round of 64 elected.
-func joinRounds(o options, prefix string) (join1, join64 []time.Duration, owners []int, err error) {
+// lease.
+func joinRounds(o options, prefix string) (joinFigures, error) {
+	var join1, join64, owner, follower []time.Duration
+	var owners []int
 	for i := range o.rounds {
 		j, err := measure.JoinBurst(o.exe, nil, subdir(o, fmt.Sprint(prefix, "join1-", i)), 1, 2*time.Second)
 		if err != nil {
-			return nil, nil, nil, err
+			return joinFigures{}, err
 		}
 		join1 = append(join1, j.Slowest)
 		j, err = measure.JoinBurst(o.exe, nil, subdir(o, fmt.Sprint(prefix, "join64-", i)), 64, 2*time.Second)
 		if err != nil {
-			return nil, nil, nil, err
+			return joinFigures{}, err
 		}
 		join64 = append(join64, j.Slowest)
+		owner = append(owner, j.Owner)
+		follower = append(follower, j.SlowestFollower)
 		owners = append(owners, j.Owners)
 	}
-	say("  1: %+v\n          64: %+v, owners per round %v", latency(join1), latency(join64), owners)
-	return join1, join64, owners, nil
+	f := joinFigures{Join1: latency(join1), Join64: latency(join64), Join64Owner: latency(owner), Join64Follower: latency(follower), Join64Owners: owners, slowest: join64}
+	say("  1: %+v\n          64: %+v, owners per round %v\n          64, the owner's Join: %+v\n          64, the slowest follower's: %+v",
+		f.Join1, f.Join64, owners, f.Join64Owner, f.Join64Follower)
+	return f, nil
 }

@@ -13,10 +13,9 @@ func loadedSample() *Loaded {
 		Crash:         Latency{N: 60, P50: 2, P99: 4.9, Max: 6},
 		Graceful:      Latency{N: 60, P50: 2, P99: 5, Max: 5.5}, // p99 < 5 is not met at 5
 		HangBeyondTTL: Latency{N: 60, P50: 8, P99: 19, Max: 40},
-		Join64:        Latency{N: 3, P50: 30, P99: 49, Max: 49.9},
-		Join64Owners:  []int{1, 1, 1},
 		Setup:         map[string]string{},
 	}
+	l.Join64, l.Join64Owners = Latency{N: 3, P50: 30, P99: 49, Max: 49.9}, []int{1, 1, 1}
 	l.Idle.Setup = map[string]string{}
 	l.Idle.Owner.CPU = 0.11
 	l.Idle.Followers.Each = []IdleProcess{{CPU: 0.01, Voluntary: 1}, {CPU: 0.02, Voluntary: 2.5}}
@@ -26,7 +25,8 @@ func loadedSample() *Loaded {
 
 func TestJudge(t *testing.T) {
 	t.Parallel()
-	q := &Quiet{Crash: Latency{N: 1, P99: 1}, Join64: Latency{N: 2, Max: 88}, Join64Owners: []int{1, 2}}
+	q := &Quiet{Crash: Latency{N: 1, P99: 1}}
+	q.Join64, q.Join64Owners = Latency{N: 2, Max: 88}, []int{1, 2}
 	ts := judge(loadedSample(), q)
 	if len(ts) != len(rules) {
 		t.Fatalf("%d targets, want %d", len(ts), len(rules))

@@ -256,9 +256,11 @@ func sampleCPU(f *fleet.Fleet, n int) (map[int]worker.Event, error) {
 
 // Joins is one round of simultaneous joins.
 type Joins struct {
-	Slowest time.Duration // the longest Join call
-	Spread  time.Duration // from the first Join call's start to the last one's
-	Owners  int           // how many Joins returned owner
+	Slowest         time.Duration // the longest Join call
+	SlowestFollower time.Duration // the longest Join that returned follower
+	Owner           time.Duration // the Join that returned owner (the last one, if several did)
+	Spread          time.Duration // from the first Join call's start to the last one's
+	Owners          int           // how many Joins returned owner
 }
 
 // JoinBurst starts n workers on a new lease in dir, lets them all call
@@ -296,6 +298,9 @@ func JoinBurst(exe string, args []string, dir string, n int, ttl time.Duration) 
 		last = max(last, e.T1)
 		if len(e.Text) >= 5 && e.Text[:5] == "owner" {
 			j.Owners++
+			j.Owner = time.Duration(e.T2 - e.T1)
+		} else {
+			j.SlowestFollower = max(j.SlowestFollower, time.Duration(e.T2-e.T1))
 		}
 	}
 	j.Spread = time.Duration(last - first)
