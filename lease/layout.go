@@ -13,8 +13,8 @@ import (
 //
 //	P          the record, replaced only by an atomic rename
 //	P.d/       the sidecar directory (0700), beside P
-//	  claim.N  the claim of epoch N: a record, created exclusively and
-//	           fsynced before epoch N is used; the durable epoch counter.
+//	  claim.N  the claim of epoch N: a record, created exclusively; durable
+//	           before epoch N is used, by its block or by an fsync.
 //	           Or a directory, the tombstone of an epoch skipped because
 //	           its candidate froze before claiming it: made exclusively
 //	           too, so that the epoch can never be claimed afterwards
@@ -30,6 +30,9 @@ import (
 //	           epoch N, rewritten after each: what a follower compares to
 //	           know that the holder renewed, even if the record was
 //	           deleted or damaged since
+//	  block.K  the reservation of the block K of epochs, naming the boot
+//	           it was made in; ready.K says that it is durable (see
+//	           block.go)
 const (
 	kindClaim = "claim"
 	kindLive  = "live"
