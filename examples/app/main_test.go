@@ -249,6 +249,8 @@ func TestBadConfigurationExits2(t *testing.T) {
 	}{
 		{"bare number", []string{"OWNER_TTL=10"}, `config: environment: OWNER_TTL = "10" is not a duration`},
 		{"relative path in the environment", []string{"OWNER_LEASE_PATH=run/owner.lease"}, `config: environment: OWNER_LEASE_PATH = "run/owner.lease" is relative`},
+		{"the etcd store, which this build cannot open", []string{"OWNER_STORE=etcd", "OWNER_ETCD_ENDPOINTS=127.0.0.1:2379", "OWNER_ETCD_KEY=/x", "OWNER_TTL=2s"},
+			"the configuration selects the etcd store; this build opens the file store only"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := start(t, "app", root, tc.env, "-config", "owner.yaml")
