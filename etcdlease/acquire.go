@@ -17,7 +17,8 @@ import (
 
 // TryAcquire makes one attempt to take the lease: it grants an etcd lease
 // of the Store's TTL, then creates the key bound to it in a transaction
-// that succeeds only if the key does not exist. On success the tenure's
+// that succeeds only if the key does not exist (tried again while etcd is
+// unavailable, within Options.RequestTimeout). On success the tenure's
 // epoch is the key's create revision. Otherwise it revokes the etcd lease
 // it granted and returns an error wrapping lease.ErrHeld with the
 // holder's record (the zero Record if the key holds no readable one), or
@@ -57,13 +58,7 @@ func (s *Store) TryAcquire(ctx context.Context, c lease.Candidate) (lease.Lease,
 	if err != nil {
 		return nil, lease.Record{}, err
 	}
-	tctx, cancel := s.request(ctx)
-	resp, err := s.client.Txn(tctx).
-		If(clientv3.Compare(clientv3.CreateRevision(s.key), "=", 0)).
-		Then(clientv3.OpPut(s.key, string(val), clientv3.WithLease(id))).
-		Else(clientv3.OpGet(s.key)).
-		Commit()
-	cancel()
+	resp, err := s.create(ctx, id, val)
 	if err != nil {
 		// The key may have been created all the same: revoking the lease
 		// deletes it with it.
@@ -71,28 +66,54 @@ func (s *Store) TryAcquire(ctx context.Context, c lease.Candidate) (lease.Lease,
 		return nil, lease.Record{}, fmt.Errorf("etcdlease: acquire %s: %w", s.key, err)
 	}
 	s.read(resp.Header.Revision)
+	var kv *mvccpb.KeyValue
 	if !resp.Succeeded {
-		s.revoke(id)
-		var kvs []*mvccpb.KeyValue
-		if r := resp.Responses; len(r) == 1 && r[0].GetResponseRange() != nil {
-			kvs = r[0].GetResponseRange().Kvs
+		if r := resp.Responses; len(r) == 1 && r[0].GetResponseRange() != nil && len(r[0].GetResponseRange().Kvs) == 1 {
+			kv = r[0].GetResponseRange().Kvs[0]
 		}
-		if len(kvs) == 0 {
-			return nil, lease.Record{}, fmt.Errorf("%w: %s", lease.ErrHeld, s.key)
+		if kv == nil || kv.Lease != int64(id) {
+			s.revoke(id)
+			if kv == nil {
+				return nil, lease.Record{}, fmt.Errorf("%w: %s", lease.ErrHeld, s.key)
+			}
+			return nil, decode(kv), fmt.Errorf("%w: %s (epoch %d)", lease.ErrHeld, s.key, kv.CreateRevision)
 		}
-		return nil, decode(kvs[0]), fmt.Errorf("%w: %s (epoch %d)", lease.ErrHeld, s.key, kvs[0].CreateRevision)
+		// Bound to this attempt's lease: an earlier try of the
+		// transaction created it, and its answer was lost.
 	}
 	rec.Epoch = uint64(resp.Header.Revision)
+	if kv != nil {
+		rec.Epoch = uint64(kv.CreateRevision)
+	}
 	s.own.hold()
 	t := &tenure{s: s, id: id, rec: rec}
 	return t, rec.Clone(), nil
 }
 
-// grant grants an etcd lease of the Store's TTL.
+// create runs the transaction that creates the key bound to lease id if
+// it does not exist, and reads it otherwise. A try whose answer was lost
+// may have created the key: the next then reads it, bound to id.
+func (s *Store) create(ctx context.Context, id clientv3.LeaseID, val []byte) (*clientv3.TxnResponse, error) {
+	var resp *clientv3.TxnResponse
+	err := s.call(ctx, func(ctx context.Context) (err error) {
+		resp, err = s.client.Txn(ctx).
+			If(clientv3.Compare(clientv3.CreateRevision(s.key), "=", 0)).
+			Then(clientv3.OpPut(s.key, string(val), clientv3.WithLease(id))).
+			Else(clientv3.OpGet(s.key)).
+			Commit()
+		return err
+	})
+	return resp, err
+}
+
+// grant grants an etcd lease of the Store's TTL. (A try whose answer was
+// lost leaves a lease with no key, which expires by itself.)
 func (s *Store) grant(ctx context.Context) (clientv3.LeaseID, error) {
-	gctx, cancel := s.request(ctx)
-	defer cancel()
-	g, err := s.client.Grant(gctx, int64(s.opts.TTL/time.Second))
+	var g *clientv3.LeaseGrantResponse
+	err := s.call(ctx, func(ctx context.Context) (err error) {
+		g, err = s.client.Grant(ctx, int64(s.opts.TTL/time.Second))
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("etcdlease: grant a lease for %s: %w", s.key, err)
 	}
@@ -114,9 +135,20 @@ func (s *Store) grant(ctx context.Context) (clientv3.LeaseID, error) {
 // it, even when the caller's context is done. A failure is left alone:
 // the lease expires by itself within its TTL.
 func (s *Store) revoke(id clientv3.LeaseID) {
-	ctx, cancel := s.request(context.Background())
-	defer cancel()
-	_, _ = s.client.Revoke(ctx, id)
+	_ = s.revokeCtx(context.Background(), id)
+}
+
+// revokeCtx revokes an etcd lease; one that no longer exists is not an
+// error.
+func (s *Store) revokeCtx(ctx context.Context, id clientv3.LeaseID) error {
+	err := s.call(ctx, func(ctx context.Context) error {
+		_, err := s.client.Revoke(ctx, id)
+		return err
+	})
+	if isLeaseNotFound(err) {
+		return nil
+	}
+	return err
 }
 
 // encode returns the value the key holds for rec: its JSON form, with

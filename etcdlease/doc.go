@@ -18,9 +18,11 @@
 //     transaction that made it. Revisions grow with every change to the
 //     cluster, so epochs strictly increase across all the cluster's keys,
 //     compaction notwithstanding.
-//   - The holder renews with one keep-alive request per renewal, then
-//     reads the key to check it still has the tenure's create revision
-//     and etcd lease ([lease.ErrLost] otherwise, for good).
+//   - The holder renews with one keep-alive request per renewal, on a
+//     stream of its own, then reads the key (a serializable read, from
+//     the member it reaches) to check that it still has the tenure's
+//     create revision and etcd lease ([lease.ErrLost] otherwise, for
+//     good).
 //   - A follower waits by watching the key (Store.Wait); renewals do not
 //     change it, so followers cost etcd nothing while the holder stays.
 //   - Release and Close revoke the etcd lease, which deletes the key: a
@@ -70,9 +72,13 @@
 //     Compaction is harmless: a watch that finds its revision compacted
 //     ends, and the next attempt reads the key afresh.
 //   - Every request is bounded by Options.RequestTimeout and asks for a
-//     member with a leader (clientv3.WithRequireLeader), so a member cut
-//     off from the others fails it at once, and the client tries another
-//     endpoint: give the client the endpoints of every member.
+//     member with a leader (clientv3.WithRequireLeader). It is made in
+//     tries of half that time, again while etcd could not serve it or a
+//     try ran out of time: a member cut off from the others holds a
+//     request until it finds itself without a leader, then fails it at
+//     once, and each try goes to the next member. Give the client the
+//     endpoints of every member. A watch on a member without a leader
+//     ends too, and Wait watches again from the same revision.
 //   - Each attempt is a fresh transaction with a lease of its own, and a
 //     waiting follower holds no etcd lease at all. So none of the faults
 //     users of concurrency.Election meet can happen here: a campaign that

@@ -40,12 +40,22 @@ func (t *tenure) Record() lease.Record {
 // Renew refreshes the etcd lease once, with one keep-alive request (not
 // clientv3's KeepAlive loop, which dates its deadline from the response;
 // nor KeepAliveOnce, whose new stream each time authenticates anew), then
-// reads the key. It returns nil only if etcd refreshed the lease, at
-// some instant after the call began, and the key was still this tenure's
-// afterwards: etcd then keeps the key until at least a TTL after the
-// call began. An etcd lease that no longer exists, or a key gone or of
-// another create revision, is lease.ErrLost, for good; any other error
-// (a timeout, no leader) is worth retrying.
+// reads the key. It returns nil only if etcd's leader refreshed the lease
+// at some instant after the call began: etcd then keeps the key until at
+// least a TTL after the call began, and no one else can create it
+// meanwhile.
+//
+// The read checks that the key still has the tenure's create revision
+// and etcd lease. It is a serializable read, answered by the member the
+// client reaches without a round through the leader: the guarantee rests
+// on the keep-alive, since the key lives exactly as long as its lease
+// unless something else writes or deletes it, which the rules forbid and
+// the read catches. A member that has not yet applied the key's creation
+// is asked again.
+//
+// An etcd lease that no longer exists, or a key gone or of another
+// create revision, is lease.ErrLost, for good; any other error (a
+// timeout, no leader) is worth retrying.
 func (t *tenure) Renew(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -58,13 +68,11 @@ func (t *tenure) Renew(ctx context.Context) error {
 	case t.lost != nil:
 		return t.lost
 	}
-	rctx, cancel := t.s.request(ctx)
-	defer cancel()
-	ttl, err := t.keepAlive(rctx)
-	if err != nil && isAuthExpired(err) {
-		// The stream's token expired: a new stream fetches a new one.
-		ttl, err = t.keepAlive(rctx)
-	}
+	var ttl int64
+	err := t.s.call(ctx, func(ctx context.Context) (err error) {
+		ttl, err = t.keepAlive(ctx)
+		return err
+	})
 	switch {
 	case err != nil:
 		return fmt.Errorf("etcdlease: renew %s: %w", t.s.key, err)
@@ -73,15 +81,22 @@ func (t *tenure) Renew(ctx context.Context) error {
 	}
 	// Not WithKeysOnly: etcd 3.7 answers it from its index, without the
 	// lease the key is bound to.
-	resp, err := t.s.client.Get(rctx, t.s.key)
+	var resp *clientv3.GetResponse
+	err = t.s.call(ctx, func(ctx context.Context) (err error) {
+		resp, err = t.s.client.Get(ctx, t.s.key, clientv3.WithSerializable())
+		if err == nil && uint64(resp.Header.Revision) < t.rec.Epoch {
+			return errBehind
+		}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("etcdlease: renew %s: read the key: %w", t.s.key, err)
 	}
-	switch {
-	case len(resp.Kvs) == 0:
+	switch kvs := resp.Kvs; {
+	case len(kvs) == 0:
 		return t.loseLocked("the key was deleted")
-	case uint64(resp.Kvs[0].CreateRevision) != t.rec.Epoch || resp.Kvs[0].Lease != int64(t.id):
-		return t.loseLocked(fmt.Sprintf("the key was created again at revision %d", resp.Kvs[0].CreateRevision))
+	case uint64(kvs[0].CreateRevision) != t.rec.Epoch || kvs[0].Lease != int64(t.id):
+		return t.loseLocked(fmt.Sprintf("the key was created again at revision %d", kvs[0].CreateRevision))
 	}
 	return nil
 }
@@ -132,14 +147,6 @@ func (t *tenure) closeStream() {
 	t.stream, t.cancel = nil, nil
 }
 
-func isLeaseNotFound(err error) bool {
-	return errors.Is(rpctypes.Error(err), rpctypes.ErrLeaseNotFound)
-}
-
-func isAuthExpired(err error) bool {
-	return errors.Is(err, rpctypes.ErrInvalidAuthToken) || errors.Is(err, rpctypes.ErrAuthOldRevision)
-}
-
 // Release revokes the etcd lease, which deletes the key if it is still
 // this tenure's, so that a waiting follower takes over at once. An etcd
 // lease already gone is not an error. It implies Close, and returns nil
@@ -150,9 +157,7 @@ func (t *tenure) Release(ctx context.Context) error {
 	if t.closed {
 		return nil
 	}
-	rctx, cancel := t.s.request(ctx)
-	defer cancel()
-	return t.closeLocked(rctx)
+	return t.closeLocked(ctx)
 }
 
 // Close ends the tenure as Release does: a tenure left to expire would
@@ -164,16 +169,14 @@ func (t *tenure) Close() error {
 	if t.closed {
 		return nil
 	}
-	rctx, cancel := t.s.request(context.Background())
-	defer cancel()
-	return t.closeLocked(rctx)
+	return t.closeLocked(context.Background())
 }
 
 func (t *tenure) closeLocked(ctx context.Context) error {
 	t.closed = true
 	t.closeStream()
 	defer t.s.own.drop()
-	if _, err := t.s.client.Revoke(ctx, t.id); err != nil && !isLeaseNotFound(err) {
+	if err := t.s.revokeCtx(ctx, t.id); err != nil {
 		return fmt.Errorf("etcdlease: revoke the lease of %s epoch %d: %w", t.s.key, t.rec.Epoch, err)
 	}
 	return nil

@@ -25,9 +25,10 @@ type Options struct {
 	// owner.Config.TTL of the election run on the Store.
 	TTL time.Duration
 	// RequestTimeout bounds each request to etcd; it defaults to TTL/3 and
-	// must be shorter than TTL. A request that takes longer fails, and the
-	// election retries it, through another member if the client has
-	// several endpoints.
+	// must be shorter than TTL. A request is made in tries of half that
+	// time, each through the next member when the client has several
+	// endpoints; one that takes longer fails, and the election tries it
+	// again later.
 	RequestTimeout time.Duration
 }
 
@@ -188,13 +189,6 @@ func (s *Store) isClosed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.closed
-}
-
-// request returns the context of one request to etcd: bounded by
-// RequestTimeout, and failing at once on a member that has no leader,
-// rather than waiting on it.
-func (s *Store) request(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(clientv3.WithRequireLeader(ctx), s.opts.RequestTimeout)
 }
 
 // read notes the revision at which the key was last read, for Wait.
