@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"path/filepath"
@@ -31,7 +32,7 @@ type cluster struct {
 
 type member struct {
 	name   string
-	client string // the client URL
+	client string // the client address
 	etcd   *embed.Etcd
 	mu     sync.Mutex
 	down   bool
@@ -99,23 +100,54 @@ func startCluster(t testing.TB, n int, tweak func(*embed.Config)) *cluster {
 	return c
 }
 
-// freeURL returns an http URL on loopback with a port free at the moment.
+// freeURL returns an http URL on loopback with a port free at the moment,
+// below Linux's range of ephemeral ports (32768 up), so that no outgoing
+// connection takes it before the member listens on it, as one could a
+// port the kernel picked for a listener on port 0.
 func freeURL(t testing.TB) url.URL {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portMu.Lock()
+	defer portMu.Unlock()
+	if nextPort == 0 {
+		nextPort = 20000 + rand.IntN(10000)
 	}
-	defer l.Close()
-	return url.URL{Scheme: "http", Host: l.Addr().String()}
-}
-
-func (c *cluster) close() {
-	for _, m := range c.members {
-		if m.etcd != nil {
-			m.etcd.Close()
+	for range 1000 {
+		nextPort++
+		if nextPort >= 32768 {
+			nextPort = 20000
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", nextPort)
+		if l, err := net.Listen("tcp", addr); err == nil {
+			l.Close()
+			return url.URL{Scheme: "http", Host: addr}
 		}
 	}
+	t.Fatal("no free port on loopback")
+	return url.URL{}
+}
+
+var (
+	portMu   sync.Mutex
+	nextPort int
+)
+
+// close stops the members together: first their raft, so that no leader
+// tries to hand over to a member that is stopping too, then the rest, each
+// waiting up to a second for its peer connections to end.
+func (c *cluster) close() {
+	var wg sync.WaitGroup
+	for _, m := range c.members {
+		if m.etcd != nil {
+			wg.Go(m.etcd.Server.HardStop)
+		}
+	}
+	wg.Wait()
+	for _, m := range c.members {
+		if m.etcd != nil {
+			wg.Go(m.etcd.Close)
+		}
+	}
+	wg.Wait()
 }
 
 // endpoints returns the client addresses of the members.
@@ -160,6 +192,18 @@ func (c *cluster) crash(i int) {
 	m.down = true
 	m.mu.Unlock()
 	m.etcd.Server.HardStop()
+}
+
+// cutOff drops the raft messages between member i and its peers, both
+// ways, as etcd's own integration tests do: a follower cut off loses its
+// leader after an election timeout, but still serves its clients.
+func (c *cluster) cutOff(i int) {
+	for j, o := range c.members {
+		if j != i {
+			c.members[i].etcd.Server.CutPeer(o.etcd.Server.MemberID())
+			o.etcd.Server.CutPeer(c.members[i].etcd.Server.MemberID())
+		}
+	}
 }
 
 func (m *member) isDown() bool {
