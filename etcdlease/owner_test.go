@@ -356,3 +356,22 @@ func TestCompactionUnderFollower(t *testing.T) {
 		t.Fatalf("epoch %d after %d", b.Epoch(), epoch)
 	}
 }
+
+// An owner whose client also knows a member cut off from its peers keeps
+// its lease: a renewal that reaches that member is tried on another.
+func TestOwnerBesideCutOffMember(t *testing.T) {
+	c := startCluster(t, 3, nil)
+	lead := c.awaitLeader(t)
+	x, y := (lead+1)%3, (lead+2)%3
+	mon := newMonitor(t)
+	a := join(t, c.client(t, []string{c.members[x].client, c.members[y].client}, nil), ttl, 0)
+	mon.add(a)
+	c.cutOff(x)
+	t0 := time.Now()
+	for time.Since(t0) < 3*ttl {
+		if err := a.Check(); err != nil {
+			t.Fatalf("the owner lost its lease %v after a member was cut off: %v", time.Since(t0), err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

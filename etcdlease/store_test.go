@@ -373,3 +373,50 @@ func TestDialOwnsClient(t *testing.T) {
 		t.Fatalf("after Release: %d keys", len(get.Kvs))
 	}
 }
+
+// A follower's watch on a member cut off from its peers ends, since it
+// requires a leader, and Wait watches again from the same revision: once
+// the client may use another member, the follower learns of the release
+// that the cut-off member never saw. A watch that did not require a
+// leader would wait on that member for ever (etcd issues 7593, 8980).
+func TestWaitOnCutOffMember(t *testing.T) {
+	c := startCluster(t, 3, nil)
+	lead := c.awaitLeader(t)
+	x, y := (lead+1)%3, (lead+2)%3
+	clA := c.client(t, []string{c.members[lead].client}, nil)
+	clB := c.client(t, []string{c.members[x].client}, nil)
+	a, b := openT(t, clA), openT(t, clB)
+	ctx := ctxT(t)
+	la, _, err := a.TryAcquire(ctx, lease.Candidate{InstanceID: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.TryAcquire(ctx, lease.Candidate{InstanceID: "b"}); !errors.Is(err, lease.ErrHeld) {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	c.cutOff(x)
+	eventually(t, "the cut-off member losing its leader", func() bool { return c.members[x].etcd.Server.Leader() == 0 })
+	t.Logf("cut-off member without a leader after %v", time.Since(t0))
+	done := make(chan error, 1)
+	go func() { done <- b.Wait(ctx) }()
+	if err := la.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clB.SetEndpoints(c.members[x].client, c.members[y].client)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Wait: %v", err)
+		}
+		t.Logf("Wait returned %v after the cut", time.Since(t0))
+	case <-time.After(patience):
+		t.Fatal("Wait did not return after the release")
+	}
+	// A transaction sent to the cut-off member is tried again on another.
+	lb, _, err := b.TryAcquire(ctx, lease.Candidate{InstanceID: "b"})
+	if err != nil {
+		t.Fatalf("TryAcquire after the release: %v", err)
+	}
+	lb.Close()
+}
