@@ -42,8 +42,8 @@ test: vet
 
 # The etcd store, a module of its own (etcdlease/): vet, and its tests
 # against a three-member etcd cluster embedded in the test binary, with
-# workers as real processes. About two minutes on 2 cores, after a first
-# build of etcd.
+# workers as real processes. About a minute and a half on 2 cores, plus
+# the first build of etcd.
 test-etcd:
 	cd etcdlease && $(GO) vet ./... && $(GO) test -race ./...
 
