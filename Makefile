@@ -8,7 +8,7 @@ CHAOS_SHORT ?= 20s
 
 BIN         := bin
 
-.PHONY: all build test vet lint cover bench chaos explore fuzz demo run clean
+.PHONY: all build test test-etcd vet lint cover bench chaos explore fuzz demo run clean
 
 all: build test
 
@@ -38,6 +38,14 @@ test: vet
 	$(GO) test -race ./...
 	$(GO) test -count=1 -run Explore ./lease/
 	$(GO) run ./cmd/leasechaos -duration $(CHAOS_SHORT) -progress 0
+	$(MAKE) test-etcd
+
+# The etcd store, a module of its own (etcdlease/): vet, and its tests
+# against a three-member etcd cluster embedded in the test binary, with
+# workers as real processes. About a minute and a half on 2 cores, plus
+# the first build of etcd.
+test-etcd:
+	cd etcdlease && $(GO) vet ./... && $(GO) test -race ./...
 
 lint:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/leasehold/leasehold/internal/mono"
 	"github.com/leasehold/leasehold/internal/naive"
+	"github.com/leasehold/leasehold/lease"
 	"github.com/leasehold/leasehold/owner"
 )
 
@@ -46,8 +47,16 @@ type member interface {
 	Release() error
 }
 
-func join(cfg owner.Config) (member, error) {
-	if os.Getenv(EnvImpl) == "naive" {
+func join(set settings) (member, error) {
+	cfg := set.cfg
+	switch {
+	case set.open != nil:
+		s, err := set.open(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return owner.JoinStore(context.Background(), cfg, s)
+	case os.Getenv(EnvImpl) == "naive":
 		return naive.Join(cfg.LeasePath, cfg.TTL, cfg.RenewInterval)
 	}
 	return owner.Join(context.Background(), cfg)
@@ -101,10 +110,17 @@ func (o *out) flush() {
 // Main runs the worker and returns its exit code: 0 after Release on
 // SIGTERM, SIGINT or the release command, 3 after loss (without EnvRejoin),
 // 2 on a configuration or Join error.
-func Main() int {
+func Main() int { return MainStore(nil) }
+
+// MainStore is Main with the election run by owner.JoinStore on the store
+// that open returns for each Join, given the worker's configuration
+// (LeasePath is the value of EnvPath), rather than on the file at EnvPath:
+// so the tests of another lease.Store run the same workers.
+func MainStore(open func(owner.Config) (lease.Store, error)) int {
 	o := &out{w: bufio.NewWriterSize(os.Stdout, 1<<16)}
 	defer o.flush()
 	set, err := config()
+	set.open = open
 	if err != nil {
 		o.emit(Event{Kind: Error, Text: err.Error()}, true)
 		return 2
@@ -155,7 +171,7 @@ func awaitGo(cmds <-chan string, sigs <-chan os.Signal) bool {
 // when the worker must exit.
 func tenure(o *out, set settings, cmds <-chan string, sigs <-chan os.Signal) (code int, again bool) {
 	t0 := mono.Now()
-	ow, err := join(set.cfg)
+	ow, err := join(set)
 	if err != nil {
 		o.emit(Event{Kind: Error, T1: t0, T2: mono.Now(), Text: "join: " + err.Error()}, true)
 		return 2, false
@@ -244,6 +260,9 @@ type settings struct {
 	check     time.Duration // how often the owner calls Check
 	firstOnly bool          // report only the first successful Check of a tenure
 	output    *appender     // nil unless EnvAppend is set
+
+	// open makes the store of each Join (MainStore); nil for the file.
+	open func(owner.Config) (lease.Store, error)
 }
 
 func config() (settings, error) {
