@@ -8,7 +8,7 @@ CHAOS_SHORT ?= 20s
 
 BIN         := bin
 
-.PHONY: all build test test-etcd vet lint cover bench chaos explore fuzz demo run clean
+.PHONY: all build test test-etcd vet lint cover bench chaos explore fuzz demo run etcd run-etcd clean
 
 all: build test
 
@@ -28,6 +28,24 @@ demo: build
 # One copy of the example app; run it in several terminals.
 run: build
 	$(BIN)/example -config configs/owner.yaml
+
+# A real etcd server, one member on 127.0.0.1:2379 with its data in
+# $(ETCD_DATA), built from etcd's own module (a tool of etcdlease/go.mod):
+# no binary to download. For the example on etcd.
+ETCD_DATA ?= out/etcd
+etcd:
+	mkdir -p $(ETCD_DATA)
+	cd etcdlease && $(GO) tool go.etcd.io/etcd/server/v3 --name leasehold-example \
+		--data-dir $(abspath $(ETCD_DATA)) --log-level warn \
+		--listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
+		--listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
+		--initial-cluster leasehold-example=http://127.0.0.1:2380
+
+# One copy of the example app on that etcd, as one host; run it in several
+# terminals.
+run-etcd:
+	cd etcdlease && OWNER_STORE=etcd OWNER_ETCD_ENDPOINTS=127.0.0.1:2379 OWNER_ETCD_KEY=/leasehold/example \
+		OWNER_TTL=2s $(GO) run ./example -config ""
 
 vet:
 	GOOS=linux   $(GO) vet ./...
