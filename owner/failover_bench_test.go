@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/leasehold/leasehold/internal/measure"
+	"github.com/leasehold/leasehold/internal/proctest"
 	"github.com/leasehold/leasehold/internal/stats"
 	"github.com/leasehold/leasehold/internal/worker"
 )
@@ -38,6 +39,7 @@ func reportLatency(b *testing.B, what string, ds []time.Duration, err error) {
 // first successful Check, with benchFollowers followers waiting.
 func benchHandover(b *testing.B, sig syscall.Signal) {
 	f := startFleetTTL(b, benchFollowers+1, 2*time.Second, 0)
+	proctest.Checked(b, f, procLimit)
 	ds, err := measure.Handover(f, sig, b.N)
 	reportLatency(b, sig.String()+" to successor's first Check", ds, err)
 }
@@ -51,6 +53,7 @@ func BenchmarkFailoverRelease(b *testing.B) { benchHandover(b, syscall.SIGTERM) 
 func BenchmarkFailoverHang(b *testing.B) {
 	const ttl = 400 * time.Millisecond
 	f := startFleetTTL(b, benchFollowers+1, ttl, 100*time.Millisecond)
+	proctest.Checked(b, f, procLimit)
 	ds, err := measure.Hang(f, ttl, b.N)
 	reportLatency(b, "last renewal to successor's first Check, beyond the TTL", ds, err)
 }
@@ -78,6 +81,7 @@ func BenchmarkJoin64(b *testing.B) {
 func BenchmarkIdleCPU(b *testing.B) {
 	const followers = 16
 	f := startFleetTTL(b, followers+1, 2*time.Second, 0, worker.EnvCheck+"=1s")
+	proctest.Checked(b, f, procLimit)
 	for range b.N {
 		c, err := measure.IdleCPU(f, followers+1, 10*time.Second)
 		if err != nil {
