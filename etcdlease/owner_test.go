@@ -221,19 +221,27 @@ func TestLeaderCrashOwnerKeepsLease(t *testing.T) {
 	}
 }
 
-// The owner alone is cut off from etcd: it fails Check by its deadline,
-// before the follower, still connected, takes over.
-func TestOwnerPartitioned(t *testing.T) {
-	c := startCluster(t, 3, nil)
-	psA := c.proxies(t)
+// ownerAndFollower joins a, then b, each through its own endpoints, both
+// watched by a monitor; a must be the owner.
+func ownerAndFollower(t *testing.T, c *cluster, epsA, epsB []string) (a, b *owner.Owner) {
+	t.Helper()
 	mon := newMonitor(t)
-	a := join(t, c.client(t, psA.endpoints(), nil), ttl, 0)
-	b := join(t, c.client(t, c.endpoints(), nil), ttl, 0)
+	a = join(t, c.client(t, epsA, nil), ttl, 0)
+	b = join(t, c.client(t, epsB, nil), ttl, 0)
 	mon.add(a)
 	mon.add(b)
 	if !a.IsOwner() {
 		t.Fatal("the first to join is not the owner")
 	}
+	return a, b
+}
+
+// The owner alone is cut off from etcd: it fails Check by its deadline,
+// before the follower, still connected, takes over.
+func TestOwnerPartitioned(t *testing.T) {
+	c := startCluster(t, 3, nil)
+	psA := c.proxies(t)
+	a, b := ownerAndFollower(t, c, psA.endpoints(), c.endpoints())
 	epoch := a.Epoch()
 	t0 := time.Now()
 	psA.set(blackhole)
@@ -258,14 +266,7 @@ func TestOwnerPartitioned(t *testing.T) {
 func TestClusterUnreachable(t *testing.T) {
 	c := startCluster(t, 3, nil)
 	ps := c.proxies(t)
-	mon := newMonitor(t)
-	a := join(t, c.client(t, ps.endpoints(), nil), ttl, 0)
-	b := join(t, c.client(t, ps.endpoints(), nil), ttl, 0)
-	mon.add(a)
-	mon.add(b)
-	if !a.IsOwner() {
-		t.Fatal("the first to join is not the owner")
-	}
+	a, b := ownerAndFollower(t, c, ps.endpoints(), ps.endpoints())
 	epoch := a.Epoch()
 	t0 := time.Now()
 	ps.set(blackhole)
