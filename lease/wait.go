@@ -104,7 +104,10 @@ func (f *File) Wait(ctx context.Context) error {
 				f.suspect = suspectFirst
 			}
 			f.mu.Unlock()
-			return stagger(ctx, closing, rank, poll)
+			if err := stagger(ctx, closing, rank, poll); err != nil {
+				return err
+			}
+			return f.awaitFree(ctx, closing, w.epoch, f.pollInterval())
 		case <-t.C():
 			if w == nil {
 				return nil
@@ -137,6 +140,52 @@ func stagger(ctx context.Context, closing <-chan struct{}, rank int, limit time.
 		return ErrClosed
 	case <-t.C:
 		return nil
+	}
+}
+
+// freeStep is how often awaitFree looks at the live lock.
+const freeStep = 100 * time.Microsecond
+
+// awaitFree waits, up to limit, until the live lock of epoch is free. A
+// holder whose connection has ended is most likely dying, and the kernel
+// drops its lock a moment after it closes its sockets: a millisecond or
+// more, for a process with several threads. Looking at the lock alone
+// every 100 µs, on a timer of the kernel where there is one (the runtime's
+// fire about once a millisecond), costs far less than reading the lease,
+// and lets TryAcquire find the lock free at its first attempt.
+func (f *File) awaitFree(ctx context.Context, closing <-chan struct{}, epoch uint64, limit time.Duration) error {
+	if f.clk != clock.System {
+		return nil
+	}
+	deadline := time.Now().Add(limit)
+	var t Timer
+	for {
+		l, free, err := lockFile(f.name(kindLive, epoch), false)
+		if l != nil {
+			_ = l.Unlock()
+		}
+		if err != nil || free || !time.Now().Before(deadline) {
+			if t != nil {
+				t.Stop()
+			}
+			return nil
+		}
+		if t == nil {
+			if t = newKernelTimer(freeStep); t == nil {
+				t = clock.System.NewTimer(freeStep)
+			}
+		} else {
+			t.Reset(freeStep)
+		}
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-closing:
+			t.Stop()
+			return ErrClosed
+		case <-t.C():
+		}
 	}
 }
 

@@ -219,3 +219,40 @@ func TestWaitExpiresAfterLastRenewalHeard(t *testing.T) {
 		t.Fatalf("Wait returned %v after the last renewal began, before the TTL (%v)", d, short)
 	}
 }
+
+// When the holder's connection ends, Wait returns once its live lock is
+// free, not before: a dying holder closes its sockets a moment before the
+// kernel drops its lock, and TryAcquire then finds the lease free at once.
+func TestWaitAfterEndOfFileAwaitsTheLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "owner.lease")
+	a, b := open(t, path, clock.System), open(t, path, clock.System)
+	la := acquire(t, a, "a").(*fileLease)
+	mustHeld(t, b, "b")
+	done := make(chan error, 1)
+	go func() { done <- b.Wait(ctx) }()
+	waitConnected(t, b)
+	la.closeNotifier() // the socket ends, the lock stays
+	select {
+	case err := <-done:
+		t.Fatalf("Wait returned (%v) while the holder's lock was held", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	unlocked := time.Now()
+	if err := la.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("Wait returned %v after the lock was dropped", time.Since(unlocked))
+	case <-time.After(10 * time.Second):
+		t.Fatal("Wait did not return after the lock was dropped")
+	}
+	lb, _, err := b.TryAcquire(ctx, Candidate{InstanceID: "b"})
+	if err != nil {
+		t.Fatalf("TryAcquire right after Wait: %v", err)
+	}
+	lb.Close()
+}
