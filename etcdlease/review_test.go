@@ -1,6 +1,7 @@
 package etcdlease_test
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/leasehold/leasehold/etcdlease"
 	"github.com/leasehold/leasehold/lease"
+	"github.com/leasehold/leasehold/owner"
 )
 
 // authCluster starts a one-member cluster with auth enabled and returns a
@@ -137,5 +139,60 @@ func TestReviewWaitSharedClientAuthRevision(t *testing.T) {
 		}
 	case <-time.After(5 * ttl):
 		t.Fatalf("follower b's Wait did not return %v after the holder released the key (key gone)", 5*ttl)
+	}
+}
+
+// The same through package owner: two elections on one client of a
+// follower process. After an auth change, a follower that joins the
+// second election never takes over when its owner releases.
+func TestReviewOwnerFollowerSharedClientAuthRevision(t *testing.T) {
+	c, root := authCluster(t)
+	ctx := ctxT(t)
+	holderCl := c.client(t, c.endpoints(), root)
+	followCl := c.client(t, c.endpoints(), root)
+	joinKey := func(cl *clientv3.Client, k string) *owner.Owner {
+		s, err := etcdlease.Open(cl, k, etcdlease.Options{TTL: ttl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := owner.JoinStore(context.Background(), owner.Config{TTL: ttl}, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { o.Release() })
+		return o
+	}
+	const keyA, keyB = "/leasehold/a", "/leasehold/b"
+	ownA, ownB := joinKey(holderCl, keyA), joinKey(holderCl, keyB)
+	if !ownA.IsOwner() || !ownB.IsOwner() {
+		t.Fatal("the first to join is not the owner")
+	}
+	folA := joinKey(followCl, keyA) // its Wait keeps followCl's watch stream open
+	if folA.IsOwner() {
+		t.Fatal("follower a owns")
+	}
+	// Let follower a's watch be created before the auth change.
+	wch := followCl.Watch(clientv3.WithRequireLeader(ctx), "/leasehold/other", clientv3.WithCreatedNotify())
+	if r := <-wch; !r.Created {
+		t.Fatalf("want the created notification, got %+v", r)
+	}
+	m := c.members[0].etcd.Server
+	before := m.AuthStore().Revision()
+	if _, err := holderCl.UserAdd(ctx, "someone", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the auth revision moves", func() bool { return m.AuthStore().Revision() > before })
+
+	folB := joinKey(followCl, keyB)
+	if folB.IsOwner() {
+		t.Fatal("follower b owns")
+	}
+	if err := ownB.Release(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-folB.Acquired():
+	case <-time.After(5 * ttl):
+		t.Fatalf("follower b did not take over within %v of the owner's release", 5*ttl)
 	}
 }
