@@ -196,3 +196,89 @@ func TestReviewOwnerFollowerSharedClientAuthRevision(t *testing.T) {
 		t.Fatalf("follower b did not take over within %v of the owner's release", 5*ttl)
 	}
 }
+
+// The same with etcd's default simple tokens and no administrator at all:
+// the token a shared watch stream was opened with is used by nothing once
+// the stream is up, so it expires (--auth-token-ttl, 300s by default; 1s
+// here); the client then gets a new one for its requests, but the stream
+// keeps the old one, and every watch created on it afterwards is
+// cancelled ("invalid auth token"). A follower that starts waiting then
+// never sees the holder go.
+func TestReviewWaitSharedClientSimpleTokenExpired(t *testing.T) {
+	const tokenTTL = time.Second
+	const storeTTL = 10 * time.Second // the holders need not renew meanwhile
+	c := startCluster(t, 1, func(cfg *embed.Config) {
+		cfg.AuthToken = "simple"
+		cfg.AuthTokenTTL = uint(tokenTTL / time.Second)
+		cfg.BcryptCost = 4
+	})
+	admin := c.client(t, c.endpoints(), nil)
+	ctx := ctxT(t)
+	if _, err := admin.UserAdd(ctx, "root", "secret"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.UserGrantRole(ctx, "root", "root"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.AuthEnable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	root := func(cfg *clientv3.Config) { cfg.Username, cfg.Password = "root", "secret" }
+	holderCl := c.client(t, c.endpoints(), root)
+	followCl := c.client(t, c.endpoints(), root)
+	open := func(cl *clientv3.Client, k string) *etcdlease.Store {
+		s, err := etcdlease.Open(cl, k, etcdlease.Options{TTL: storeTTL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	const keyA, keyB = "/leasehold/a", "/leasehold/b"
+	ha, hb := open(holderCl, keyA), open(holderCl, keyB)
+	la, _, err := ha.TryAcquire(ctx, lease.Candidate{InstanceID: "holder-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer la.Close()
+	lb, _, err := hb.TryAcquire(ctx, lease.Candidate{InstanceID: "holder-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lb.Close()
+	fa, fb := open(followCl, keyA), open(followCl, keyB)
+	if _, _, err := fa.TryAcquire(ctx, lease.Candidate{InstanceID: "follower-a"}); !errors.Is(err, lease.ErrHeld) {
+		t.Fatal(err)
+	}
+	go fa.Wait(ctx)
+	wch := followCl.Watch(clientv3.WithRequireLeader(ctx), "/leasehold/other", clientv3.WithCreatedNotify())
+	if r := <-wch; !r.Created {
+		t.Fatalf("want the created notification, got %+v", r)
+	}
+	// followCl sends nothing now: the stream's token goes unused.
+	time.Sleep(3 * tokenTTL)
+	// Precondition: the stream's token has expired (a probe on it is
+	// refused; an expired token is not revived by the attempt).
+	probe := followCl.Watch(clientv3.WithRequireLeader(ctx), "/leasehold/probe", clientv3.WithCreatedNotify())
+	if r := <-probe; !r.Canceled {
+		t.Fatalf("the shared stream's token has not expired after %v: %+v", 3*tokenTTL, r)
+	} else {
+		t.Logf("probe on the shared stream: %v", r.Err())
+	}
+	if _, _, err := fb.TryAcquire(ctx, lease.Candidate{InstanceID: "follower-b"}); !errors.Is(err, lease.ErrHeld) {
+		t.Fatalf("follower b: %v", err)
+	}
+	waitB := make(chan error, 1)
+	go func() { waitB <- fb.Wait(ctx) }()
+	if err := lb.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-waitB:
+		if err != nil {
+			t.Fatalf("Wait: %v", err)
+		}
+	case <-time.After(storeTTL):
+		t.Fatalf("follower b's Wait did not return %v after the holder released the key", storeTTL)
+	}
+}
