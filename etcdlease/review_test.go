@@ -7,8 +7,11 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -280,5 +283,168 @@ func TestReviewWaitSharedClientSimpleTokenExpired(t *testing.T) {
 		}
 	case <-time.After(storeTTL):
 		t.Fatalf("follower b's Wait did not return %v after the holder released the key", storeTTL)
+	}
+}
+
+// stallProxy forwards TCP connections to a member until stall: from then
+// on it forwards nothing, on the connections open so far or on new ones,
+// and closes none, as a paused member (SIGSTOP, a frozen VM) or a path
+// that silently drops packets: the client sees no error.
+type stallProxy struct {
+	ln      net.Listener
+	target  string
+	stalled chan struct{}
+	once    sync.Once
+	mu      sync.Mutex
+	conns   []net.Conn
+	wg      sync.WaitGroup
+}
+
+func startStallProxy(t *testing.T, target string) *stallProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &stallProxy{ln: ln, target: target, stalled: make(chan struct{})}
+	p.wg.Add(1)
+	go p.serve()
+	t.Cleanup(func() {
+		ln.Close()
+		p.mu.Lock()
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.mu.Unlock()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *stallProxy) addr() string { return p.ln.Addr().String() }
+
+func (p *stallProxy) stall() { p.once.Do(func() { close(p.stalled) }) }
+
+func (p *stallProxy) isStalled() bool {
+	select {
+	case <-p.stalled:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *stallProxy) track(c net.Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.conns = append(p.conns, c)
+}
+
+func (p *stallProxy) serve() {
+	defer p.wg.Done()
+	for {
+		in, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.track(in)
+		if p.isStalled() {
+			continue // accepted by the kernel, never answered
+		}
+		out, err := net.Dial("tcp", p.target)
+		if err != nil {
+			in.Close()
+			continue
+		}
+		p.track(out)
+		pipe := func(dst, src net.Conn) {
+			defer p.wg.Done()
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := src.Read(buf)
+				if p.isStalled() {
+					// Hold what was read; forward nothing more.
+					io.Copy(io.Discard, src)
+					return
+				}
+				if n > 0 {
+					if _, werr := dst.Write(buf[:n]); werr != nil {
+						return
+					}
+				}
+				if err != nil {
+					dst.Close()
+					return
+				}
+			}
+		}
+		p.wg.Add(2)
+		go pipe(out, in)
+		go pipe(in, out)
+	}
+}
+
+// A follower's Wait whose watch stream goes to a member that then stops
+// answering (paused) without closing the connection: the watch is not
+// bounded by Options.RequestTimeout, the client has no keepalive by
+// default, and the member cannot send the no-leader cancellation, so Wait
+// never returns, although the holder released and the other two members,
+// in the client's endpoints, serve. The owner's follower never takes
+// over.
+func TestReviewWaitOnPausedMember(t *testing.T) {
+	c := startCluster(t, 3, nil)
+	ctx := ctxT(t)
+	var ps []*stallProxy
+	for _, m := range c.members {
+		ps = append(ps, startStallProxy(t, m.client))
+	}
+	holderCl := c.client(t, c.endpoints(), nil)
+	// The follower's client starts with member 0 alone, so that its watch
+	// stream is on member 0, and is then given every member.
+	followCl := c.client(t, []string{ps[0].addr()}, nil)
+	h, err := etcdlease.Open(holderCl, key, etcdlease.Options{TTL: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	f, err := etcdlease.Open(followCl, key, etcdlease.Options{TTL: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	l, _, err := h.TryAcquire(ctx, lease.Candidate{InstanceID: "holder"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, _, err := f.TryAcquire(ctx, lease.Candidate{InstanceID: "follower"}); !errors.Is(err, lease.ErrHeld) {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- f.Wait(ctx) }()
+	// A watch with the same metadata shares Wait's stream: once it is
+	// created, so is the stream, on member 0.
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	wch := followCl.Watch(clientv3.WithRequireLeader(wctx), "/leasehold/other", clientv3.WithCreatedNotify())
+	if r := <-wch; !r.Created {
+		t.Fatalf("want the created notification, got %+v", r)
+	}
+	followCl.SetEndpoints(ps[0].addr(), ps[1].addr(), ps[2].addr())
+	ps[0].stall()
+	// Member 0 itself is fine: the cluster keeps its leader.
+	if err := l.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := holderCl.Get(ctx, key); err != nil || len(g.Kvs) != 0 {
+		t.Fatalf("key after release: %v %v", g, err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Wait: %v", err)
+		}
+	case <-time.After(5 * ttl):
+		t.Fatalf("the follower's Wait did not return %v after the holder released the key, with two of three members serving", 5*ttl)
 	}
 }
