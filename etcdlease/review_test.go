@@ -1,0 +1,450 @@
+package etcdlease_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
+
+	"github.com/leasehold/leasehold/etcdlease"
+	"github.com/leasehold/leasehold/lease"
+	"github.com/leasehold/leasehold/owner"
+)
+
+// authCluster starts a one-member cluster with auth enabled and returns a
+// configuration tweak that logs in as root.
+func authCluster(t *testing.T) (*cluster, func(*clientv3.Config)) {
+	t.Helper()
+	// JWT tokens carry the auth revision they were issued at.
+	dir := t.TempDir()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv := filepath.Join(dir, "priv.pem")
+	pubf := filepath.Join(dir, "pub.pem")
+	if err := os.WriteFile(priv, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pubf, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := startCluster(t, 1, func(cfg *embed.Config) {
+		cfg.AuthToken = "jwt,pub-key=" + pubf + ",priv-key=" + priv + ",sign-method=RS256"
+		cfg.BcryptCost = 4
+	})
+	admin := c.client(t, c.endpoints(), nil)
+	ctx := ctxT(t)
+	if _, err := admin.UserAdd(ctx, "root", "secret"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.UserGrantRole(ctx, "root", "root"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.AuthEnable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return c, func(cfg *clientv3.Config) { cfg.Username, cfg.Password = "root", "secret" }
+}
+
+// Two Stores of different leases on one client (as two elections in one
+// process) share clientv3's watch stream, since both watch with the same
+// metadata (WithRequireLeader). The stream carries the auth token it was
+// opened with. After any change to etcd's auth data (here a user added),
+// that token is of an old auth revision, and every new watch created on
+// the shared stream is cancelled at once ("auth revision is old"). Wait
+// takes the cancellation for a lost leader and watches again, on the same
+// stream, forever: it never returns although the holder released and the
+// key is gone.
+func TestReviewWaitSharedClientAuthRevision(t *testing.T) {
+	c, root := authCluster(t)
+	ctx := ctxT(t)
+	holderCl := c.client(t, c.endpoints(), root)
+	followCl := c.client(t, c.endpoints(), root)
+	open := func(cl *clientv3.Client, k string) *etcdlease.Store {
+		s, err := etcdlease.Open(cl, k, etcdlease.Options{TTL: ttl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	const keyA, keyB = "/leasehold/a", "/leasehold/b"
+	ha, hb := open(holderCl, keyA), open(holderCl, keyB)
+	la, _, err := ha.TryAcquire(ctx, lease.Candidate{InstanceID: "holder-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer la.Close()
+	lb, _, err := hb.TryAcquire(ctx, lease.Candidate{InstanceID: "holder-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lb.Close()
+
+	// Follower of lease A, on the shared client: its Wait holds the
+	// client's require-leader watch stream open. (The watch below, with
+	// the same metadata, stands for it and tells when the stream is up.)
+	fa, fb := open(followCl, keyA), open(followCl, keyB)
+	if _, _, err := fa.TryAcquire(ctx, lease.Candidate{InstanceID: "follower-a"}); !errors.Is(err, lease.ErrHeld) {
+		t.Fatal(err)
+	}
+	waitA := make(chan error, 1)
+	go func() { waitA <- fa.Wait(ctx) }()
+	wch := followCl.Watch(clientv3.WithRequireLeader(ctx), "/leasehold/other", clientv3.WithCreatedNotify())
+	if r := <-wch; !r.Created {
+		t.Fatalf("want the created notification, got %+v", r)
+	}
+
+	// An administrator changes the auth data: the auth revision moves on.
+	m := c.members[0].etcd.Server
+	before := m.AuthStore().Revision()
+	if _, err := holderCl.UserAdd(ctx, "someone", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the auth revision moves", func() bool { return m.AuthStore().Revision() > before })
+
+	w2 := followCl.Watch(clientv3.WithRequireLeader(ctx), "/leasehold/other2", clientv3.WithCreatedNotify())
+	r2, ok := <-w2
+	t.Logf("probe watch: ok=%v created=%v canceled=%v reason=%q err=%v", ok, r2.Created, r2.Canceled, r2.CancelReason, r2.Err())
+	// Follower of lease B on the same client.
+	if _, _, err := fb.TryAcquire(ctx, lease.Candidate{InstanceID: "follower-b"}); !errors.Is(err, lease.ErrHeld) {
+		t.Fatalf("follower b: %v", err)
+	}
+	waitB := make(chan error, 1)
+	go func() { waitB <- fb.Wait(ctx) }()
+	if err := lb.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := holderCl.Get(ctx, keyB); err != nil || len(g.Kvs) != 0 {
+		t.Fatalf("key b after release: %v %v", g, err)
+	}
+	select {
+	case err := <-waitB:
+		if err != nil {
+			t.Fatalf("Wait: %v", err)
+		}
+	case <-time.After(5 * ttl):
+		t.Fatalf("follower b's Wait did not return %v after the holder released the key (key gone)", 5*ttl)
+	}
+}
+
+// The same through package owner: two elections on one client of a
+// follower process. After an auth change, a follower that joins the
+// second election never takes over when its owner releases.
+func TestReviewOwnerFollowerSharedClientAuthRevision(t *testing.T) {
+	c, root := authCluster(t)
+	ctx := ctxT(t)
+	holderCl := c.client(t, c.endpoints(), root)
+	followCl := c.client(t, c.endpoints(), root)
+	joinKey := func(cl *clientv3.Client, k string) *owner.Owner {
+		s, err := etcdlease.Open(cl, k, etcdlease.Options{TTL: ttl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := owner.JoinStore(context.Background(), owner.Config{TTL: ttl}, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { o.Release() })
+		return o
+	}
+	const keyA, keyB = "/leasehold/a", "/leasehold/b"
+	ownA, ownB := joinKey(holderCl, keyA), joinKey(holderCl, keyB)
+	if !ownA.IsOwner() || !ownB.IsOwner() {
+		t.Fatal("the first to join is not the owner")
+	}
+	folA := joinKey(followCl, keyA) // its Wait keeps followCl's watch stream open
+	if folA.IsOwner() {
+		t.Fatal("follower a owns")
+	}
+	// Let follower a's watch be created before the auth change.
+	wch := followCl.Watch(clientv3.WithRequireLeader(ctx), "/leasehold/other", clientv3.WithCreatedNotify())
+	if r := <-wch; !r.Created {
+		t.Fatalf("want the created notification, got %+v", r)
+	}
+	m := c.members[0].etcd.Server
+	before := m.AuthStore().Revision()
+	if _, err := holderCl.UserAdd(ctx, "someone", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the auth revision moves", func() bool { return m.AuthStore().Revision() > before })
+
+	folB := joinKey(followCl, keyB)
+	if folB.IsOwner() {
+		t.Fatal("follower b owns")
+	}
+	if err := ownB.Release(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-folB.Acquired():
+	case <-time.After(5 * ttl):
+		t.Fatalf("follower b did not take over within %v of the owner's release", 5*ttl)
+	}
+}
+
+// The same with etcd's default simple tokens and no administrator at all:
+// the token a shared watch stream was opened with is used by nothing once
+// the stream is up, so it expires (--auth-token-ttl, 300s by default; 1s
+// here); the client then gets a new one for its requests, but the stream
+// keeps the old one, and every watch created on it afterwards is
+// cancelled ("invalid auth token"). A follower that starts waiting then
+// never sees the holder go.
+func TestReviewWaitSharedClientSimpleTokenExpired(t *testing.T) {
+	const tokenTTL = time.Second
+	const storeTTL = 10 * time.Second // the holders need not renew meanwhile
+	c := startCluster(t, 1, func(cfg *embed.Config) {
+		cfg.AuthToken = "simple"
+		cfg.AuthTokenTTL = uint(tokenTTL / time.Second)
+		cfg.BcryptCost = 4
+	})
+	admin := c.client(t, c.endpoints(), nil)
+	ctx := ctxT(t)
+	if _, err := admin.UserAdd(ctx, "root", "secret"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.UserGrantRole(ctx, "root", "root"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.AuthEnable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	root := func(cfg *clientv3.Config) { cfg.Username, cfg.Password = "root", "secret" }
+	holderCl := c.client(t, c.endpoints(), root)
+	followCl := c.client(t, c.endpoints(), root)
+	open := func(cl *clientv3.Client, k string) *etcdlease.Store {
+		s, err := etcdlease.Open(cl, k, etcdlease.Options{TTL: storeTTL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	const keyA, keyB = "/leasehold/a", "/leasehold/b"
+	ha, hb := open(holderCl, keyA), open(holderCl, keyB)
+	la, _, err := ha.TryAcquire(ctx, lease.Candidate{InstanceID: "holder-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer la.Close()
+	lb, _, err := hb.TryAcquire(ctx, lease.Candidate{InstanceID: "holder-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lb.Close()
+	fa, fb := open(followCl, keyA), open(followCl, keyB)
+	if _, _, err := fa.TryAcquire(ctx, lease.Candidate{InstanceID: "follower-a"}); !errors.Is(err, lease.ErrHeld) {
+		t.Fatal(err)
+	}
+	go fa.Wait(ctx)
+	wch := followCl.Watch(clientv3.WithRequireLeader(ctx), "/leasehold/other", clientv3.WithCreatedNotify())
+	if r := <-wch; !r.Created {
+		t.Fatalf("want the created notification, got %+v", r)
+	}
+	// followCl sends nothing now: the stream's token goes unused.
+	time.Sleep(3 * tokenTTL)
+	// Precondition: the stream's token has expired (a probe on it is
+	// refused; an expired token is not revived by the attempt).
+	probe := followCl.Watch(clientv3.WithRequireLeader(ctx), "/leasehold/probe", clientv3.WithCreatedNotify())
+	if r := <-probe; !r.Canceled {
+		t.Fatalf("the shared stream's token has not expired after %v: %+v", 3*tokenTTL, r)
+	} else {
+		t.Logf("probe on the shared stream: %v", r.Err())
+	}
+	if _, _, err := fb.TryAcquire(ctx, lease.Candidate{InstanceID: "follower-b"}); !errors.Is(err, lease.ErrHeld) {
+		t.Fatalf("follower b: %v", err)
+	}
+	waitB := make(chan error, 1)
+	go func() { waitB <- fb.Wait(ctx) }()
+	if err := lb.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-waitB:
+		if err != nil {
+			t.Fatalf("Wait: %v", err)
+		}
+	case <-time.After(storeTTL):
+		t.Fatalf("follower b's Wait did not return %v after the holder released the key", storeTTL)
+	}
+}
+
+// stallProxy forwards TCP connections to a member until stall: from then
+// on it forwards nothing, on the connections open so far or on new ones,
+// and closes none, as a paused member (SIGSTOP, a frozen VM) or a path
+// that silently drops packets: the client sees no error.
+type stallProxy struct {
+	ln      net.Listener
+	target  string
+	stalled chan struct{}
+	once    sync.Once
+	mu      sync.Mutex
+	conns   []net.Conn
+	wg      sync.WaitGroup
+}
+
+func startStallProxy(t *testing.T, target string) *stallProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &stallProxy{ln: ln, target: target, stalled: make(chan struct{})}
+	p.wg.Add(1)
+	go p.serve()
+	t.Cleanup(func() {
+		ln.Close()
+		p.mu.Lock()
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.mu.Unlock()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *stallProxy) addr() string { return p.ln.Addr().String() }
+
+func (p *stallProxy) stall() { p.once.Do(func() { close(p.stalled) }) }
+
+func (p *stallProxy) isStalled() bool {
+	select {
+	case <-p.stalled:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *stallProxy) track(c net.Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.conns = append(p.conns, c)
+}
+
+func (p *stallProxy) serve() {
+	defer p.wg.Done()
+	for {
+		in, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.track(in)
+		if p.isStalled() {
+			continue // accepted by the kernel, never answered
+		}
+		out, err := net.Dial("tcp", p.target)
+		if err != nil {
+			in.Close()
+			continue
+		}
+		p.track(out)
+		pipe := func(dst, src net.Conn) {
+			defer p.wg.Done()
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := src.Read(buf)
+				if p.isStalled() {
+					// Hold what was read; forward nothing more.
+					io.Copy(io.Discard, src)
+					return
+				}
+				if n > 0 {
+					if _, werr := dst.Write(buf[:n]); werr != nil {
+						return
+					}
+				}
+				if err != nil {
+					dst.Close()
+					return
+				}
+			}
+		}
+		p.wg.Add(2)
+		go pipe(out, in)
+		go pipe(in, out)
+	}
+}
+
+// A follower's Wait whose watch stream goes to a member that then stops
+// answering (paused) without closing the connection: the watch is not
+// bounded by Options.RequestTimeout, the client has no keepalive by
+// default, and the member cannot send the no-leader cancellation, so Wait
+// never returns, although the holder released and the other two members,
+// in the client's endpoints, serve. The owner's follower never takes
+// over.
+func TestReviewWaitOnPausedMember(t *testing.T) {
+	c := startCluster(t, 3, nil)
+	ctx := ctxT(t)
+	var ps []*stallProxy
+	for _, m := range c.members {
+		ps = append(ps, startStallProxy(t, m.client))
+	}
+	holderCl := c.client(t, c.endpoints(), nil)
+	// The follower's client starts with member 0 alone, so that its watch
+	// stream is on member 0, and is then given every member.
+	followCl := c.client(t, []string{ps[0].addr()}, nil)
+	h, err := etcdlease.Open(holderCl, key, etcdlease.Options{TTL: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	f, err := etcdlease.Open(followCl, key, etcdlease.Options{TTL: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	l, _, err := h.TryAcquire(ctx, lease.Candidate{InstanceID: "holder"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, _, err := f.TryAcquire(ctx, lease.Candidate{InstanceID: "follower"}); !errors.Is(err, lease.ErrHeld) {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- f.Wait(ctx) }()
+	// A watch with the same metadata shares Wait's stream: once it is
+	// created, so is the stream, on member 0.
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	wch := followCl.Watch(clientv3.WithRequireLeader(wctx), "/leasehold/other", clientv3.WithCreatedNotify())
+	if r := <-wch; !r.Created {
+		t.Fatalf("want the created notification, got %+v", r)
+	}
+	followCl.SetEndpoints(ps[0].addr(), ps[1].addr(), ps[2].addr())
+	ps[0].stall()
+	// Member 0 itself is fine: the cluster keeps its leader.
+	if err := l.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := holderCl.Get(ctx, key); err != nil || len(g.Kvs) != 0 {
+		t.Fatalf("key after release: %v %v", g, err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Wait: %v", err)
+		}
+	case <-time.After(5 * ttl):
+		t.Fatalf("the follower's Wait did not return %v after the holder released the key, with two of three members serving", 5*ttl)
+	}
+}
