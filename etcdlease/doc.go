@@ -24,7 +24,12 @@
 //     create revision and etcd lease ([lease.ErrLost] otherwise, for
 //     good).
 //   - A follower waits by watching the key (Store.Wait); renewals do not
-//     change it, so followers cost etcd nothing while the holder stays.
+//     change it, so followers cost etcd nothing while the holder stays
+//     but a notice of progress asked of a stream silent for a TTL. Each
+//     watch has a gRPC stream of its own: one shared by the client's
+//     watches keeps the auth token it was opened with, and once that is
+//     stale etcd cancels every watch made on it; a stream whose member
+//     stops answering is left for a new one.
 //   - Release and Close revoke the etcd lease, which deletes the key: a
 //     waiting follower takes over at once.
 //

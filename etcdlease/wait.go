@@ -2,9 +2,12 @@ package etcdlease
 
 import (
 	"context"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/leasehold/leasehold/lease"
 )
@@ -23,8 +26,9 @@ import (
 // after a pause that doubles up to a quarter of the TTL, so that it
 // misses nothing and writes nothing while etcd has no leader.
 //
-// Wait sends nothing to etcd while the holder stays: renewals do not
-// change the key, so they wake no follower.
+// Wait reads nothing while the holder stays: renewals do not change the
+// key, so they wake no follower. It asks its watch's stream for a notice
+// of progress once a TTL in which the stream said nothing (see watch).
 func (s *Store) Wait(ctx context.Context) error {
 	s.mu.Lock()
 	closed, rev := s.closed, s.rev
@@ -61,20 +65,56 @@ func (s *Store) Wait(ctx context.Context) error {
 // watch watches the key from rev+1 until ctx is done or the watch ends.
 // It reports whether the key changed or rev was compacted: then the key
 // must be read again.
+//
+// Each watch has a gRPC stream of its own. clientv3 sends every watch
+// whose context has the same metadata over one stream, which keeps the
+// auth token it was opened with and the member it reached: once the token
+// is stale, etcd cancels every new watch on it, and a member that stops
+// answering (a paused process) holds it silent. So a watch that ends
+// without a change is made again on a new stream, and a stream that has
+// said nothing for a TTL is asked for a notice of progress: no answer
+// within the request timeout, and it is left for a new one.
 func (s *Store) watch(ctx context.Context, rev int64) bool {
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
-	for resp := range s.client.Watch(wctx, s.key, clientv3.WithRev(rev+1)) {
-		if len(resp.Events) > 0 || resp.CompactRevision != 0 {
-			return true
+	wctx = metadata.AppendToOutgoingContext(wctx, "leasehold-watch", strconv.FormatUint(watchStreams.Add(1), 10))
+	ch := s.client.Watch(wctx, s.key, clientv3.WithRev(rev+1), clientv3.WithCreatedNotify())
+	// Until the watch is created, the stream has the request timeout to
+	// answer, as if asked for progress.
+	check := time.NewTimer(s.opts.RequestTimeout)
+	defer check.Stop()
+	asked := true
+	for {
+		select {
+		case resp, ok := <-ch:
+			if !ok {
+				return false
+			}
+			if len(resp.Events) > 0 || resp.CompactRevision != 0 {
+				return true
+			}
+			if resp.Canceled {
+				return false
+			}
+			// Created, or a notice of progress: nothing changed, and the
+			// stream answers.
+			asked = false
+			check.Reset(s.opts.TTL)
+		case <-check.C:
+			if asked {
+				return false // the member does not answer: a new stream
+			}
+			if err := s.client.RequestProgress(wctx); err != nil {
+				return false
+			}
+			asked = true
+			check.Reset(s.opts.RequestTimeout)
 		}
-		if resp.Canceled {
-			return false
-		}
-		// A notification of progress: nothing changed.
 	}
-	return false
 }
+
+// watchStreams numbers the watches' streams.
+var watchStreams atomic.Uint64
 
 // waitErr returns why a Wait must end: Close, ctx, or a closed client.
 func (s *Store) waitErr(ctx context.Context) error {

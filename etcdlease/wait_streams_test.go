@@ -64,15 +64,14 @@ func authCluster(t *testing.T) (*cluster, func(*clientv3.Config)) {
 }
 
 // Two Stores of different leases on one client (as two elections in one
-// process) share clientv3's watch stream, since both watch with the same
-// metadata (WithRequireLeader). The stream carries the auth token it was
-// opened with. After any change to etcd's auth data (here a user added),
-// that token is of an old auth revision, and every new watch created on
-// the shared stream is cancelled at once ("auth revision is old"). Wait
-// takes the cancellation for a lost leader and watches again, on the same
-// stream, forever: it never returns although the holder released and the
-// key is gone.
-func TestReviewWaitSharedClientAuthRevision(t *testing.T) {
+// process) would share clientv3's watch stream if both watched with the
+// same metadata. The stream carries the auth token it was opened with.
+// After any change to etcd's auth data (here a user added), that token is
+// of an old auth revision, and every new watch created on that stream is
+// cancelled at once ("auth revision is old"): a Wait that watched again on
+// the same stream would never return, although the holder released and
+// the key is gone. Each watch of Wait has a stream of its own.
+func TestWaitSharedClientAuthRevision(t *testing.T) {
 	c, root := authCluster(t)
 	ctx := ctxT(t)
 	holderCl := c.client(t, c.endpoints(), root)
@@ -147,8 +146,8 @@ func TestReviewWaitSharedClientAuthRevision(t *testing.T) {
 
 // The same through package owner: two elections on one client of a
 // follower process. After an auth change, a follower that joins the
-// second election never takes over when its owner releases.
-func TestReviewOwnerFollowerSharedClientAuthRevision(t *testing.T) {
+// second election takes over when its owner releases.
+func TestOwnerFollowerSharedClientAuthRevision(t *testing.T) {
 	c, root := authCluster(t)
 	ctx := ctxT(t)
 	holderCl := c.client(t, c.endpoints(), root)
@@ -206,8 +205,8 @@ func TestReviewOwnerFollowerSharedClientAuthRevision(t *testing.T) {
 // here); the client then gets a new one for its requests, but the stream
 // keeps the old one, and every watch created on it afterwards is
 // cancelled ("invalid auth token"). A follower that starts waiting then
-// never sees the holder go.
-func TestReviewWaitSharedClientSimpleTokenExpired(t *testing.T) {
+// must still see the holder go, on a stream of its own.
+func TestWaitSharedClientSimpleTokenExpired(t *testing.T) {
 	const tokenTTL = time.Second
 	const storeTTL = 10 * time.Second // the holders need not renew meanwhile
 	c := startCluster(t, 1, func(cfg *embed.Config) {
@@ -385,13 +384,12 @@ func (p *stallProxy) serve() {
 }
 
 // A follower's Wait whose watch stream goes to a member that then stops
-// answering (paused) without closing the connection: the watch is not
-// bounded by Options.RequestTimeout, the client has no keepalive by
-// default, and the member cannot send the no-leader cancellation, so Wait
-// never returns, although the holder released and the other two members,
-// in the client's endpoints, serve. The owner's follower never takes
-// over.
-func TestReviewWaitOnPausedMember(t *testing.T) {
+// answering (paused) without closing the connection: the member cannot
+// send the no-leader cancellation, and the client has no keepalive by
+// default. Wait asks a silent stream for a notice of progress, and leaves
+// it for a new one when none comes within the request timeout: it returns
+// once the holder released, through the other two members.
+func TestWaitOnPausedMember(t *testing.T) {
 	c := startCluster(t, 3, nil)
 	ctx := ctxT(t)
 	var ps []*stallProxy
