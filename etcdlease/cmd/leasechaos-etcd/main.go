@@ -46,18 +46,29 @@ const expiryLag = 500 * time.Millisecond
 
 func main() {
 	if worker.Active() {
-		os.Exit(worker.MainStore(openStore))
+		os.Exit(workerMain())
 	}
 	os.Exit(run())
 }
 
-func openStore(cfg owner.Config) (lease.Store, error) {
-	ccfg := clientv3.Config{
+// workerMain runs a worker on etcdlease, or on the baseline.
+func workerMain() int {
+	if os.Getenv(worker.EnvImpl) == implElection {
+		return worker.MainJoin(joinElection)
+	}
+	return worker.MainStore(openStore)
+}
+
+func clientConfig() clientv3.Config {
+	return clientv3.Config{
 		Endpoints:   strings.Split(os.Getenv(envEndpoints), ","),
 		DialTimeout: 5 * time.Second,
 		Logger:      zap.NewNop(),
 	}
-	return etcdlease.Dial(ccfg, cfg.LeasePath, etcdlease.Options{TTL: cfg.TTL})
+}
+
+func openStore(cfg owner.Config) (lease.Store, error) {
+	return etcdlease.Dial(clientConfig(), cfg.LeasePath, etcdlease.Options{TTL: cfg.TTL})
 }
 
 // kinds returns the fault kinds that apply to etcd: all but damage.
@@ -71,6 +82,7 @@ func run() int {
 	flag.DurationVar(&cfg.Duration, "duration", 10*time.Minute, "how long to inject faults")
 	flag.DurationVar(&cfg.TTL, "ttl", etcdlease.MinTTL, "lease TTL, whole seconds, at least 2s")
 	flag.DurationVar(&cfg.Renew, "renew", 500*time.Millisecond, "renewal interval")
+	flag.StringVar(&cfg.Impl, "impl", "owner", `"owner", or "election" for the baseline, etcd's concurrency.Election`)
 	flag.Uint64Var(&cfg.Seed, "seed", uint64(time.Now().UnixNano()), "random seed")
 	flag.DurationVar(&cfg.ProgressEvery, "progress", 10*time.Second, "progress line interval; 0 for none")
 	members := flag.Int("members", 3, "etcd members")
@@ -100,8 +112,8 @@ func run() int {
 	}
 	cfg.Exe = exe
 	cfg.Progress = os.Stdout
-	fmt.Printf("leasechaos-etcd: %d workers on %d etcd members, %v, TTL %v, renewal %v, seed %d\n",
-		cfg.Workers, *members, cfg.Duration, cfg.TTL, cfg.Renew, cfg.Seed)
+	fmt.Printf("leasechaos-etcd: %d workers (%s) on %d etcd members, %v, TTL %v, renewal %v, seed %d\n",
+		cfg.Workers, cfg.Impl, *members, cfg.Duration, cfg.TTL, cfg.Renew, cfg.Seed)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	res, err := runOnEtcd(ctx, cfg, *members)
 	stop()
