@@ -9,9 +9,11 @@
 // fault "damage" (deleting or corrupting the record file while nobody
 // holds it) has no counterpart: there is no record file, and nothing but
 // the Stores writes the key. It exits 1 on any safety violation, 2 on an
-// error.
+// error. With -impl election the workers use etcd's own
+// concurrency.Election instead, the baseline.
 //
 //	leasechaos-etcd -duration 5m -workers 6 -ttl 2s -out chaos-etcd.jsonl
+//	leasechaos-etcd -impl election -duration 3m
 package main
 
 import (
