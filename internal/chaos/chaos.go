@@ -35,6 +35,8 @@ type Config struct {
 	Impl     string // "" or "owner" for package owner, "naive" for the baseline
 	Seed     uint64
 	Faults   []string // the kinds to inject; nil for all
+	Args     []string // passed to Exe (a test binary needs "-test.run=^$")
+	Env      []string // added to the workers' environment (a store's address)
 	// Progress, if set, receives a line every ProgressEvery.
 	Progress      io.Writer
 	ProgressEvery time.Duration
@@ -83,7 +85,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer os.RemoveAll(dir)
 	r := &run{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), frozen: map[int]bool{}}
-	r.f, err = fleet.Launch(cfg.Exe, nil, dir, cfg.Workers, cfg.TTL, cfg.Renew, worker.EnvRejoin+"=1", worker.EnvImpl+"="+cfg.Impl)
+	r.f, err = fleet.Launch(cfg.Exe, cfg.Args, dir, cfg.Workers, cfg.TTL, cfg.Renew,
+		append([]string{worker.EnvRejoin + "=1", worker.EnvImpl + "=" + cfg.Impl}, cfg.Env...)...)
 	if err != nil {
 		return nil, err
 	}

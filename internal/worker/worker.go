@@ -34,9 +34,9 @@ const (
 	EnvReport = "LEASEHOLD_WORKER_REPORT"
 )
 
-// member is what a worker needs of an election: *owner.Owner, or the
-// naive baseline.
-type member interface {
+// Member is what a worker needs of an election: *owner.Owner, the naive
+// baseline, or another baseline given to MainJoin.
+type Member interface {
 	ID() string
 	Epoch() uint64
 	Check() error
@@ -47,9 +47,11 @@ type member interface {
 	Release() error
 }
 
-func join(set settings) (member, error) {
+func join(set settings) (Member, error) {
 	cfg := set.cfg
 	switch {
+	case set.join != nil:
+		return set.join(cfg)
 	case set.open != nil:
 		s, err := set.open(cfg)
 		if err != nil {
@@ -62,7 +64,7 @@ func join(set settings) (member, error) {
 	return owner.Join(context.Background(), cfg)
 }
 
-func role(m member) string {
+func role(m Member) string {
 	if m.IsOwner() {
 		return "owner"
 	}
@@ -117,10 +119,20 @@ func Main() int { return MainStore(nil) }
 // (LeasePath is the value of EnvPath), rather than on the file at EnvPath:
 // so the tests of another lease.Store run the same workers.
 func MainStore(open func(owner.Config) (lease.Store, error)) int {
+	return mainWith(settings{open: open})
+}
+
+// MainJoin is Main with each election made by join, given the worker's
+// configuration: so a baseline beside package owner runs the same workers.
+func MainJoin(join func(owner.Config) (Member, error)) int {
+	return mainWith(settings{join: join})
+}
+
+func mainWith(with settings) int {
 	o := &out{w: bufio.NewWriterSize(os.Stdout, 1<<16)}
 	defer o.flush()
 	set, err := config()
-	set.open = open
+	set.open, set.join = with.open, with.join
 	if err != nil {
 		o.emit(Event{Kind: Error, Text: err.Error()}, true)
 		return 2
@@ -247,7 +259,7 @@ func tenure(o *out, set settings, cmds <-chan string, sigs <-chan os.Signal) (co
 	}
 }
 
-func lose(o *out, ow member, epoch uint64) (int, bool) {
+func lose(o *out, ow Member, epoch uint64) (int, bool) {
 	<-ow.Lost()
 	o.emit(Event{Kind: Lost, Epoch: epoch, T1: mono.Now(), Text: ow.LostErr().Error()}, true)
 	ow.Release()
@@ -263,6 +275,8 @@ type settings struct {
 
 	// open makes the store of each Join (MainStore); nil for the file.
 	open func(owner.Config) (lease.Store, error)
+	// join makes each election (MainJoin); nil for package owner.
+	join func(owner.Config) (Member, error)
 }
 
 func config() (settings, error) {
