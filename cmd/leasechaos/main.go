@@ -16,7 +16,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -91,17 +90,9 @@ func run() int {
 	if *maxGap == 0 {
 		*maxGap = res.Config.TTL + 500*time.Millisecond
 	}
-	rep := chaos.Judge(res, *maxGap)
-	rep.Print(os.Stdout)
-	if *report != "" {
-		b, _ := json.MarshalIndent(rep, "", "  ")
-		if err := os.WriteFile(*report, append(b, '\n'), 0o644); err != nil {
-			fmt.Fprintln(os.Stderr, "leasechaos:", err)
-			return 2
-		}
+	code, err := chaos.Conclude(os.Stdout, res, *maxGap, *report)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "leasechaos:", err)
 	}
-	if rep.Failed() {
-		return 1
-	}
-	return 0
+	return code
 }

@@ -202,3 +202,21 @@ func Load(path string) (*Result, error) {
 	}
 	return res, s.Err()
 }
+
+// Conclude judges res as a chaos command ends: it prints the report to w,
+// writes it as indented JSON to path unless path is "", and returns the
+// command's exit code, 1 if the run failed and 0 if not.
+func Conclude(w io.Writer, res *Result, maxGap time.Duration, path string) (int, error) {
+	rep := Judge(res, maxGap)
+	rep.Print(w)
+	if path != "" {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+			return 2, err
+		}
+	}
+	if rep.Failed() {
+		return 1, nil
+	}
+	return 0, nil
+}

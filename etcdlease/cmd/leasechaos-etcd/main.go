@@ -18,7 +18,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -126,19 +125,11 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "leasechaos-etcd:", err)
 		return 2
 	}
-	rep := chaos.Judge(res, *maxGap)
-	rep.Print(os.Stdout)
-	if *report != "" {
-		b, _ := json.MarshalIndent(rep, "", "  ")
-		if err := os.WriteFile(*report, append(b, '\n'), 0o644); err != nil {
-			fmt.Fprintln(os.Stderr, "leasechaos-etcd:", err)
-			return 2
-		}
+	code, err := chaos.Conclude(os.Stdout, res, *maxGap, *report)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "leasechaos-etcd:", err)
 	}
-	if rep.Failed() {
-		return 1
-	}
-	return 0
+	return code
 }
 
 // runOnEtcd runs cfg on a new cluster of the given number of members,
