@@ -2,13 +2,8 @@ package etcdlease_test
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
-	"net/url"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +13,8 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
+
+	"github.com/leasehold/leasehold/etcdlease/internal/embedded"
 )
 
 // patience bounds waits for something that must happen; generous for a
@@ -43,111 +40,16 @@ type member struct {
 // member's configuration; it stops at cleanup.
 func startCluster(t testing.TB, n int, tweak func(*embed.Config)) *cluster {
 	t.Helper()
-	dir := t.TempDir()
+	e, err := embedded.Start(t.TempDir(), n, tweak, patience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
 	c := &cluster{}
-	var peers []string
-	cfgs := make([]*embed.Config, n)
-	for i := range n {
-		name := fmt.Sprintf("m%d", i)
-		peer, client := freeURL(t), freeURL(t)
-		cfg := embed.NewConfig()
-		cfg.Name = name
-		cfg.Dir = filepath.Join(dir, name)
-		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
-		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
-		cfg.InitialClusterToken = "etcdlease-test"
-		cfg.ClusterState = embed.ClusterStateFlagNew
-		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-		cfg.UnsafeNoFsync = true
-		if tweak != nil {
-			tweak(cfg)
-		}
-		cfgs[i] = cfg
-		peers = append(peers, name+"="+peer.String())
-		c.members = append(c.members, &member{name: name, client: client.Host})
-	}
-	for _, cfg := range cfgs {
-		cfg.InitialCluster = strings.Join(peers, ",")
-	}
-	// A new member waits for its peers, so they start together.
-	errs := make(chan error, n)
-	for i, cfg := range cfgs {
-		go func() {
-			e, err := embed.StartEtcd(cfg)
-			c.members[i].etcd = e
-			errs <- err
-		}()
-	}
-	var failed error
-	for range n {
-		if err := <-errs; err != nil {
-			failed = err
-		}
-	}
-	t.Cleanup(c.close)
-	if failed != nil {
-		t.Fatalf("start etcd: %v", failed)
-	}
-	for _, m := range c.members {
-		select {
-		case <-m.etcd.Server.ReadyNotify():
-		case err := <-m.etcd.Err():
-			t.Fatalf("etcd %s: %v", m.name, err)
-		case <-time.After(patience):
-			t.Fatalf("etcd %s not ready within %v", m.name, patience)
-		}
+	for i, m := range e.Members {
+		c.members = append(c.members, &member{name: m.Config().Name, client: e.Clients[i], etcd: m})
 	}
 	return c
-}
-
-// freeURL returns an http URL on loopback with a port free at the moment,
-// below Linux's range of ephemeral ports (32768 up), so that no outgoing
-// connection takes it before the member listens on it, as one could a
-// port the kernel picked for a listener on port 0.
-func freeURL(t testing.TB) url.URL {
-	t.Helper()
-	portMu.Lock()
-	defer portMu.Unlock()
-	if nextPort == 0 {
-		nextPort = 20000 + rand.IntN(10000)
-	}
-	for range 1000 {
-		nextPort++
-		if nextPort >= 32768 {
-			nextPort = 20000
-		}
-		addr := fmt.Sprintf("127.0.0.1:%d", nextPort)
-		if l, err := net.Listen("tcp", addr); err == nil {
-			l.Close()
-			return url.URL{Scheme: "http", Host: addr}
-		}
-	}
-	t.Fatal("no free port on loopback")
-	return url.URL{}
-}
-
-var (
-	portMu   sync.Mutex
-	nextPort int
-)
-
-// close stops the members together: first their raft, so that no leader
-// tries to hand over to a member that is stopping too, then the rest, each
-// waiting up to a second for its peer connections to end.
-func (c *cluster) close() {
-	var wg sync.WaitGroup
-	for _, m := range c.members {
-		if m.etcd != nil {
-			wg.Go(m.etcd.Server.HardStop)
-		}
-	}
-	wg.Wait()
-	for _, m := range c.members {
-		if m.etcd != nil {
-			wg.Go(m.etcd.Close)
-		}
-	}
-	wg.Wait()
 }
 
 // endpoints returns the client addresses of the members.

@@ -31,6 +31,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/leasehold/leasehold/etcdlease"
+	"github.com/leasehold/leasehold/etcdlease/internal/embedded"
 	"github.com/leasehold/leasehold/internal/chaos"
 	"github.com/leasehold/leasehold/internal/worker"
 	"github.com/leasehold/leasehold/lease"
@@ -135,11 +136,18 @@ func run() int {
 // runOnEtcd runs cfg on a new cluster of the given number of members,
 // which it stops before returning.
 func runOnEtcd(ctx context.Context, cfg chaos.Config, members int) (*chaos.Result, error) {
-	c, err := startCluster(members)
+	// etcd's data in a temporary directory, without fsync: the faults are
+	// in the workers, not in etcd.
+	dir, err := os.MkdirTemp("", "leasechaos-etcd")
 	if err != nil {
 		return nil, err
 	}
-	defer c.close()
-	cfg.Env = append(cfg.Env, envEndpoints+"="+strings.Join(c.clients, ","))
+	defer os.RemoveAll(dir)
+	c, err := embedded.Start(dir, members, nil, 30*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	cfg.Env = append(cfg.Env, envEndpoints+"="+strings.Join(c.Clients, ","))
 	return chaos.Run(ctx, cfg)
 }

@@ -1,6 +1,6 @@
-//go:build unix
-
-package main
+// Package embedded starts real etcd clusters inside the process, on
+// loopback, for the tests of etcdlease and its chaos command.
+package embedded
 
 import (
 	"errors"
@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,30 +17,25 @@ import (
 	"go.uber.org/zap"
 )
 
-// cluster is an etcd cluster embedded in this process, on loopback, with
-// its data in a temporary directory; the workers are its only clients.
-type cluster struct {
-	dir     string
-	members []*embed.Etcd
-	clients []string // the members' client addresses
+// Cluster is an etcd cluster embedded in this process.
+type Cluster struct {
+	Members []*embed.Etcd
+	Clients []string // the members' client addresses, in order
 }
 
-// startCluster starts n members with etcd's default heartbeat and
-// election timeout (100ms and 1s), without fsync: the faults are in the
-// workers, not in etcd.
-func startCluster(n int) (*cluster, error) {
-	dir, err := os.MkdirTemp("", "leasechaos-etcd")
-	if err != nil {
-		return nil, err
-	}
-	c := &cluster{dir: dir}
+// Start starts n members with their data under dir, with etcd's default
+// heartbeat and election timeout (100ms and 1s) and without fsync, after
+// tweak (if not nil) has changed each member's configuration. It returns
+// once every member is ready, within patience; on an error it has stopped
+// what it started.
+func Start(dir string, n int, tweak func(*embed.Config), patience time.Duration) (*Cluster, error) {
+	c := &Cluster{}
 	var peers []string
 	cfgs := make([]*embed.Config, n)
 	for i := range n {
-		peer, err := freeURL()
-		client, err2 := freeURL()
+		peer, err := FreeURL()
+		client, err2 := FreeURL()
 		if err = errors.Join(err, err2); err != nil {
-			c.close()
 			return nil, err
 		}
 		cfg := embed.NewConfig()
@@ -49,22 +43,25 @@ func startCluster(n int) (*cluster, error) {
 		cfg.Dir = filepath.Join(dir, cfg.Name)
 		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
 		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
-		cfg.InitialClusterToken = "leasechaos"
+		cfg.InitialClusterToken = "leasehold"
 		cfg.ClusterState = embed.ClusterStateFlagNew
 		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 		cfg.UnsafeNoFsync = true
+		if tweak != nil {
+			tweak(cfg)
+		}
 		cfgs[i] = cfg
 		peers = append(peers, cfg.Name+"="+peer.String())
-		c.clients = append(c.clients, client.Host)
+		c.Clients = append(c.Clients, client.Host)
 	}
 	// A new member waits for its peers, so they start together.
-	c.members = make([]*embed.Etcd, n)
+	c.Members = make([]*embed.Etcd, n)
 	errs := make(chan error, n)
 	for i, cfg := range cfgs {
 		cfg.InitialCluster = strings.Join(peers, ",")
 		go func() {
 			e, err := embed.StartEtcd(cfg)
-			c.members[i] = e
+			c.Members[i] = e
 			errs <- err
 		}()
 	}
@@ -73,46 +70,46 @@ func startCluster(n int) (*cluster, error) {
 		failed = errors.Join(failed, <-errs)
 	}
 	if failed == nil {
-		failed = c.ready(30 * time.Second)
+		failed = c.ready(patience)
 	}
 	if failed != nil {
-		c.close()
+		c.Close()
 		return nil, fmt.Errorf("start etcd: %w", failed)
 	}
 	return c, nil
 }
 
-func (c *cluster) ready(patience time.Duration) error {
+func (c *Cluster) ready(patience time.Duration) error {
 	timeout := time.After(patience)
-	for _, m := range c.members {
+	for i, m := range c.Members {
 		select {
 		case <-m.Server.ReadyNotify():
 		case err := <-m.Err():
-			return err
+			return fmt.Errorf("member m%d: %w", i, err)
 		case <-timeout:
-			return fmt.Errorf("not ready within %v", patience)
+			return fmt.Errorf("member m%d not ready within %v", i, patience)
 		}
 	}
 	return nil
 }
 
-// close stops the members together (first their raft, so that no leader
-// hands over to a member that is stopping too) and removes their data.
-func (c *cluster) close() {
+// Close stops the members together: first their raft, so that no leader
+// tries to hand over to a member that is stopping too, then the rest, each
+// waiting up to a second for its peer connections to end.
+func (c *Cluster) Close() {
 	var wg sync.WaitGroup
-	for _, m := range c.members {
+	for _, m := range c.Members {
 		if m != nil {
 			wg.Go(m.Server.HardStop)
 		}
 	}
 	wg.Wait()
-	for _, m := range c.members {
+	for _, m := range c.Members {
 		if m != nil {
 			wg.Go(m.Close)
 		}
 	}
 	wg.Wait()
-	os.RemoveAll(c.dir)
 }
 
 var (
@@ -120,10 +117,11 @@ var (
 	nextPort = 20000 + rand.IntN(10000)
 )
 
-// freeURL returns an http URL on loopback with a port free at the moment,
-// below Linux's ephemeral range (32768 up), so that no outgoing connection
-// takes it before the member listens on it.
-func freeURL() (url.URL, error) {
+// FreeURL returns an http URL on loopback with a port free at the moment,
+// below Linux's range of ephemeral ports (32768 up), so that no outgoing
+// connection takes it before the member listens on it, as one could a
+// port the kernel picked for a listener on port 0.
+func FreeURL() (url.URL, error) {
 	portMu.Lock()
 	defer portMu.Unlock()
 	for range 1000 {
