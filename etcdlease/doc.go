@@ -29,7 +29,8 @@
 //     watch has a gRPC stream of its own: one shared by the client's
 //     watches keeps the auth token it was opened with, and once that is
 //     stale etcd cancels every watch made on it; a stream whose member
-//     stops answering is left for a new one.
+//     stops answering is left for a new one, and the key read once
+//     through any member that answers.
 //   - Release and Close revoke the etcd lease, which deletes the key: a
 //     waiting follower takes over at once.
 //

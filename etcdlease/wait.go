@@ -47,7 +47,8 @@ func (s *Store) Wait(ctx context.Context) error {
 	defer stop()
 	pause := 50 * time.Millisecond
 	for {
-		if s.watch(ctx, rev) {
+		changed, silent := s.watch(ctx, rev)
+		if changed || (silent && s.changedSince(ctx, rev)) {
 			return nil
 		}
 		if err := s.waitErr(ctx); err != nil {
@@ -64,7 +65,7 @@ func (s *Store) Wait(ctx context.Context) error {
 
 // watch watches the key from rev+1 until ctx is done or the watch ends.
 // It reports whether the key changed or rev was compacted: then the key
-// must be read again.
+// must be read again; and whether it left a stream that did not answer.
 //
 // Each watch has a gRPC stream of its own. clientv3 sends every watch
 // whose context has the same metadata over one stream, which keeps the
@@ -73,8 +74,10 @@ func (s *Store) Wait(ctx context.Context) error {
 // answering (a paused process) holds it silent. So a watch that ends
 // without a change is made again on a new stream, and a stream that has
 // said nothing for a TTL is asked for a notice of progress: no answer
-// within the request timeout, and it is left for a new one.
-func (s *Store) watch(ctx context.Context, rev int64) bool {
+// within the request timeout, and it is left for a new one. (The client
+// may give the new one the same member: Wait reads the key then, through
+// any member that answers.)
+func (s *Store) watch(ctx context.Context, rev int64) (changed, silent bool) {
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
 	wctx = metadata.AppendToOutgoingContext(wctx, "leasehold-watch", strconv.FormatUint(watchStreams.Add(1), 10))
@@ -88,13 +91,13 @@ func (s *Store) watch(ctx context.Context, rev int64) bool {
 		select {
 		case resp, ok := <-ch:
 			if !ok {
-				return false
+				return false, false
 			}
 			if len(resp.Events) > 0 || resp.CompactRevision != 0 {
-				return true
+				return true, false
 			}
 			if resp.Canceled {
-				return false
+				return false, false
 			}
 			// Created, or a notice of progress: nothing changed, and the
 			// stream answers.
@@ -102,15 +105,27 @@ func (s *Store) watch(ctx context.Context, rev int64) bool {
 			check.Reset(s.opts.TTL)
 		case <-check.C:
 			if asked {
-				return false // the member does not answer: a new stream
+				return false, true // the member does not answer: a new stream
 			}
 			if err := s.client.RequestProgress(wctx); err != nil {
-				return false
+				return false, false
 			}
 			asked = true
 			check.Reset(s.opts.RequestTimeout)
 		}
 	}
+}
+
+// changedSince reads the key, through any member that answers, and
+// reports whether it changed after rev (or the read failed: the next
+// TryAcquire then reads it again).
+func (s *Store) changedSince(ctx context.Context, rev int64) bool {
+	var resp *clientv3.GetResponse
+	err := s.call(ctx, func(ctx context.Context) (err error) {
+		resp, err = s.client.Get(ctx, s.key)
+		return err
+	})
+	return err != nil || len(resp.Kvs) == 0 || resp.Kvs[0].ModRevision > rev
 }
 
 // watchStreams numbers the watches' streams.

@@ -76,40 +76,7 @@ func TestWaitSharedClientAuthRevision(t *testing.T) {
 	ctx := ctxT(t)
 	holderCl := c.client(t, c.endpoints(), root)
 	followCl := c.client(t, c.endpoints(), root)
-	open := func(cl *clientv3.Client, k string) *etcdlease.Store {
-		s, err := etcdlease.Open(cl, k, etcdlease.Options{TTL: ttl})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-	const keyA, keyB = "/leasehold/a", "/leasehold/b"
-	ha, hb := open(holderCl, keyA), open(holderCl, keyB)
-	la, _, err := ha.TryAcquire(ctx, lease.Candidate{InstanceID: "holder-a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer la.Close()
-	lb, _, err := hb.TryAcquire(ctx, lease.Candidate{InstanceID: "holder-b"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lb.Close()
-
-	// Follower of lease A, on the shared client: its Wait holds the
-	// client's require-leader watch stream open. (The watch below, with
-	// the same metadata, stands for it and tells when the stream is up.)
-	fa, fb := open(followCl, keyA), open(followCl, keyB)
-	if _, _, err := fa.TryAcquire(ctx, lease.Candidate{InstanceID: "follower-a"}); !errors.Is(err, lease.ErrHeld) {
-		t.Fatal(err)
-	}
-	waitA := make(chan error, 1)
-	go func() { waitA <- fa.Wait(ctx) }()
-	wch := followCl.Watch(clientv3.WithRequireLeader(ctx), "/leasehold/other", clientv3.WithCreatedNotify())
-	if r := <-wch; !r.Created {
-		t.Fatalf("want the created notification, got %+v", r)
-	}
+	two := holdTwoLeases(t, holderCl, followCl, ttl)
 
 	// An administrator changes the auth data: the auth revision moves on.
 	m := c.members[0].etcd.Server
@@ -122,26 +89,7 @@ func TestWaitSharedClientAuthRevision(t *testing.T) {
 	w2 := followCl.Watch(clientv3.WithRequireLeader(ctx), "/leasehold/other2", clientv3.WithCreatedNotify())
 	r2, ok := <-w2
 	t.Logf("probe watch: ok=%v created=%v canceled=%v reason=%q err=%v", ok, r2.Created, r2.Canceled, r2.CancelReason, r2.Err())
-	// Follower of lease B on the same client.
-	if _, _, err := fb.TryAcquire(ctx, lease.Candidate{InstanceID: "follower-b"}); !errors.Is(err, lease.ErrHeld) {
-		t.Fatalf("follower b: %v", err)
-	}
-	waitB := make(chan error, 1)
-	go func() { waitB <- fb.Wait(ctx) }()
-	if err := lb.Release(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if g, err := holderCl.Get(ctx, keyB); err != nil || len(g.Kvs) != 0 {
-		t.Fatalf("key b after release: %v %v", g, err)
-	}
-	select {
-	case err := <-waitB:
-		if err != nil {
-			t.Fatalf("Wait: %v", err)
-		}
-	case <-time.After(5 * ttl):
-		t.Fatalf("follower b's Wait did not return %v after the holder released the key (key gone)", 5*ttl)
-	}
+	two.followBThenRelease(t, 5*ttl)
 }
 
 // The same through package owner: two elections on one client of a
@@ -228,6 +176,32 @@ func TestWaitSharedClientSimpleTokenExpired(t *testing.T) {
 	root := func(cfg *clientv3.Config) { cfg.Username, cfg.Password = "root", "secret" }
 	holderCl := c.client(t, c.endpoints(), root)
 	followCl := c.client(t, c.endpoints(), root)
+	two := holdTwoLeases(t, holderCl, followCl, storeTTL)
+	// followCl sends nothing now: the stream's token goes unused.
+	time.Sleep(3 * tokenTTL)
+	// Precondition: the stream's token has expired (a probe on it is
+	// refused; an expired token is not revived by the attempt).
+	probe := followCl.Watch(clientv3.WithRequireLeader(ctx), "/leasehold/probe", clientv3.WithCreatedNotify())
+	if r := <-probe; !r.Canceled {
+		t.Fatalf("the shared stream's token has not expired after %v: %+v", 3*tokenTTL, r)
+	} else {
+		t.Logf("probe on the shared stream: %v", r.Err())
+	}
+	two.followBThenRelease(t, storeTTL)
+}
+
+// twoLeases is a holder's client holding leases a and b, and a follower's
+// client whose Store of lease a waits, its watch stream up.
+type twoLeases struct {
+	ctx      context.Context
+	holderCl *clientv3.Client
+	lb       lease.Lease
+	fb       *etcdlease.Store
+}
+
+func holdTwoLeases(t *testing.T, holderCl, followCl *clientv3.Client, storeTTL time.Duration) twoLeases {
+	t.Helper()
+	ctx := ctxT(t)
 	open := func(cl *clientv3.Client, k string) *etcdlease.Store {
 		s, err := etcdlease.Open(cl, k, etcdlease.Options{TTL: storeTTL})
 		if err != nil {
@@ -242,12 +216,15 @@ func TestWaitSharedClientSimpleTokenExpired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer la.Close()
+	t.Cleanup(func() { la.Close() })
 	lb, _, err := hb.TryAcquire(ctx, lease.Candidate{InstanceID: "holder-b"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lb.Close()
+	t.Cleanup(func() { lb.Close() })
+	// Follower of lease A, on the shared client: its Wait holds a watch
+	// stream open. (The watch below, with the metadata of a shared stream,
+	// stands for one and tells when the stream is up.)
 	fa, fb := open(followCl, keyA), open(followCl, keyB)
 	if _, _, err := fa.TryAcquire(ctx, lease.Candidate{InstanceID: "follower-a"}); !errors.Is(err, lease.ErrHeld) {
 		t.Fatal(err)
@@ -257,31 +234,33 @@ func TestWaitSharedClientSimpleTokenExpired(t *testing.T) {
 	if r := <-wch; !r.Created {
 		t.Fatalf("want the created notification, got %+v", r)
 	}
-	// followCl sends nothing now: the stream's token goes unused.
-	time.Sleep(3 * tokenTTL)
-	// Precondition: the stream's token has expired (a probe on it is
-	// refused; an expired token is not revived by the attempt).
-	probe := followCl.Watch(clientv3.WithRequireLeader(ctx), "/leasehold/probe", clientv3.WithCreatedNotify())
-	if r := <-probe; !r.Canceled {
-		t.Fatalf("the shared stream's token has not expired after %v: %+v", 3*tokenTTL, r)
-	} else {
-		t.Logf("probe on the shared stream: %v", r.Err())
-	}
-	if _, _, err := fb.TryAcquire(ctx, lease.Candidate{InstanceID: "follower-b"}); !errors.Is(err, lease.ErrHeld) {
+	return twoLeases{ctx: ctx, holderCl: holderCl, lb: lb, fb: fb}
+}
+
+// followBThenRelease makes the Store of lease b on the follower's client
+// follow and wait, releases b, and fails unless the Wait returns within
+// bound.
+func (two twoLeases) followBThenRelease(t *testing.T, bound time.Duration) {
+	t.Helper()
+	ctx := two.ctx
+	if _, _, err := two.fb.TryAcquire(ctx, lease.Candidate{InstanceID: "follower-b"}); !errors.Is(err, lease.ErrHeld) {
 		t.Fatalf("follower b: %v", err)
 	}
 	waitB := make(chan error, 1)
-	go func() { waitB <- fb.Wait(ctx) }()
-	if err := lb.Release(ctx); err != nil {
+	go func() { waitB <- two.fb.Wait(ctx) }()
+	if err := two.lb.Release(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if g, err := two.holderCl.Get(ctx, "/leasehold/b"); err != nil || len(g.Kvs) != 0 {
+		t.Fatalf("key b after release: %v %v", g, err)
 	}
 	select {
 	case err := <-waitB:
 		if err != nil {
 			t.Fatalf("Wait: %v", err)
 		}
-	case <-time.After(storeTTL):
-		t.Fatalf("follower b's Wait did not return %v after the holder released the key", storeTTL)
+	case <-time.After(bound):
+		t.Fatalf("follower b's Wait did not return %v after the holder released the key (key gone)", bound)
 	}
 }
 
