@@ -54,7 +54,7 @@ func BenchmarkFailoverHang(b *testing.B) {
 	const ttl = 400 * time.Millisecond
 	f := startFleetTTL(b, benchFollowers+1, ttl, 100*time.Millisecond)
 	proctest.Checked(b, f, procLimit)
-	ds, err := measure.Hang(f, ttl, b.N)
+	ds, err := measure.Hang(f, ttl, b.N, nil)
 	reportLatency(b, "last renewal to successor's first Check, beyond the TTL", ds, err)
 }
 

@@ -51,20 +51,9 @@ func main() {
 }
 
 // Latency is a distribution in milliseconds.
-type Latency struct {
-	N   int     `json:"n"`
-	P50 float64 `json:"p50_ms"`
-	P90 float64 `json:"p90_ms"`
-	P99 float64 `json:"p99_ms"`
-	Max float64 `json:"max_ms"`
-}
+type Latency = stats.Latency
 
-func latency(ds []time.Duration) Latency {
-	s := stats.Summarize(ds)
-	return Latency{N: s.N, P50: ms(s.P50), P90: ms(s.P90), P99: ms(s.P99), Max: ms(s.Max)}
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+func latency(ds []time.Duration) Latency { return stats.Millis(ds) }
 
 // Result is what leasebench writes to bench.json: the loaded scenario,
 // the headline, and the quiet machine, each present if it was run.

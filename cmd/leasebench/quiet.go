@@ -92,7 +92,7 @@ func runQuiet(o options) (*Quiet, map[string][]time.Duration, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	hang, err := measure.Hang(f, 400*time.Millisecond, o.events)
+	hang, err := measure.Hang(f, 400*time.Millisecond, o.events, nil)
 	f.Close()
 	if err != nil {
 		return nil, nil, err

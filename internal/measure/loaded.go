@@ -25,6 +25,8 @@ import (
 type LoadedConfig struct {
 	Exe       string   // the worker binary
 	Args      []string // its arguments; a test binary needs "-test.run=^$"
+	Env       []string // added to the workers' environment
+	Renewal   Renewal  // when a frozen owner last renewed; RecordRenewal if nil
 	Dir       string   // holds the lease and the owner's output file
 	Processes int
 	TTL       time.Duration
@@ -76,7 +78,7 @@ func RunLoaded(cfg LoadedConfig) (*Loaded, error) {
 	out := filepath.Join(cfg.Dir, OutputFile)
 	begin := time.Now()
 	f, err := fleet.Launch(cfg.Exe, cfg.Args, cfg.Dir, cfg.Processes, cfg.TTL, cfg.Renew,
-		worker.EnvCheck+"="+cfg.Check.String(), worker.EnvAppend+"="+out, worker.EnvReport+"=first")
+		append([]string{worker.EnvCheck + "=" + cfg.Check.String(), worker.EnvAppend + "=" + out, worker.EnvReport + "=first"}, cfg.Env...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +164,7 @@ func (l *loaded) inject(kind Fault) error {
 		d, next, err = HandoverOnce(l.f, w, e, sig)
 	case FaultHang:
 		resume := time.Now().Add(l.sched.Between(l.cfg.TTL*6/5, l.cfg.TTL*2))
-		d, next, err = HangOnce(l.f, w, e, l.cfg.TTL)
+		d, next, err = HangOnce(l.f, w, e, l.cfg.TTL, l.cfg.Renewal)
 		time.Sleep(time.Until(resume))
 		if _, cerr := w.Signal(syscall.SIGCONT); cerr != nil && err == nil {
 			err = cerr

@@ -107,38 +107,57 @@ func HandoverOnce(f *fleet.Fleet, w *fleet.Worker, e worker.Event, sig syscall.S
 	return time.Duration(next.T2 - t0), next, nil
 }
 
+// Renewal tells when w, the owner of e's epoch, frozen with all its
+// threads stopped, last renewed its tenure: a time on the monotonic clock
+// of mono.Now. ErrSuperseded if e's tenure had already ended.
+type Renewal func(f *fleet.Fleet, w *fleet.Worker, e worker.Event) (int64, error)
+
+// RecordRenewal is the Renewal of the file lease: the renewed_at of its
+// record.
+func RecordRenewal(f *fleet.Fleet, _ *fleet.Worker, e worker.Event) (int64, error) {
+	raw, err := os.ReadFile(f.Path)
+	if err != nil {
+		return 0, err
+	}
+	rec, err := lease.DecodeRecord(raw)
+	if err != nil {
+		return 0, fmt.Errorf("measure: record after SIGSTOP: %w", err)
+	}
+	if rec.Epoch != e.Epoch {
+		return 0, fmt.Errorf("%w: the record names epoch %d after SIGSTOP to %d", ErrSuperseded, rec.Epoch, e.Epoch)
+	}
+	wallMinusMono := time.Now().UnixNano() - mono.Now()
+	return rec.RenewedAt.UnixNano() - wallMinusMono, nil
+}
+
 // HangOnce freezes w, the owner of e's epoch, with SIGSTOP and returns the
-// time from its last renewal (the renewed_at of the record once all its
-// threads have stopped) to the end of the successor's first successful
-// Check, less ttl; and that Check. w stays stopped: the caller resumes it.
-func HangOnce(f *fleet.Fleet, w *fleet.Worker, e worker.Event, ttl time.Duration) (time.Duration, worker.Event, error) {
+// time from its last renewal (as last tells once all its threads have
+// stopped; RecordRenewal if nil) to the end of the successor's first
+// successful Check, less ttl; and that Check. w stays stopped: the caller
+// resumes it.
+func HangOnce(f *fleet.Fleet, w *fleet.Worker, e worker.Event, ttl time.Duration, last Renewal) (time.Duration, worker.Event, error) {
+	if last == nil {
+		last = RecordRenewal
+	}
 	mark := f.Mark()
 	t0, err := w.Signal(syscall.SIGSTOP)
 	if err != nil {
 		return 0, worker.Event{}, err
 	}
 	// A renewal inside the kernel, its rename waiting on the disk, ends
-	// before the thread stops: the record read after that is the last.
+	// before the thread stops: the renewal read after that is the last.
 	if err := AwaitStopped(w.Pid(), Limit); err != nil {
 		return 0, worker.Event{}, err
 	}
-	raw, err := os.ReadFile(f.Path)
+	renewed, err := last(f, w, e)
 	if err != nil {
 		return 0, worker.Event{}, err
-	}
-	rec, err := lease.DecodeRecord(raw)
-	if err != nil {
-		return 0, worker.Event{}, fmt.Errorf("measure: record after SIGSTOP: %w", err)
-	}
-	wallMinusMono := time.Now().UnixNano() - mono.Now()
-	if rec.Epoch != e.Epoch {
-		return 0, worker.Event{}, fmt.Errorf("%w: the record names epoch %d after SIGSTOP to %d", ErrSuperseded, rec.Epoch, e.Epoch)
 	}
 	next, err := successor(f, mark, e, t0)
 	if err != nil {
 		return 0, next, err
 	}
-	return time.Duration(next.T2+wallMinusMono-rec.RenewedAt.UnixNano()) - ttl, next, nil
+	return time.Duration(next.T2-renewed) - ttl, next, nil
 }
 
 // Handover sends sig to the owner n times, each time measuring until the
@@ -165,9 +184,9 @@ func Handover(f *fleet.Fleet, sig syscall.Signal, n int) ([]time.Duration, error
 }
 
 // Hang freezes the owner n times with SIGSTOP, measuring each time how
-// long the successor took beyond the TTL (HangOnce); then resumes it (it
-// exits, having lost) and starts a worker in its place.
-func Hang(f *fleet.Fleet, ttl time.Duration, n int) ([]time.Duration, error) {
+// long the successor took beyond the TTL (HangOnce, with last); then
+// resumes it (it exits, having lost) and starts a worker in its place.
+func Hang(f *fleet.Fleet, ttl time.Duration, n int, last Renewal) ([]time.Duration, error) {
 	e, err := Owner(f)
 	if err != nil {
 		return nil, err
@@ -175,7 +194,7 @@ func Hang(f *fleet.Fleet, ttl time.Duration, n int) ([]time.Duration, error) {
 	var ds []time.Duration
 	for range n {
 		w := f.Workers()[e.Worker]
-		d, next, err := HangOnce(f, w, e, ttl)
+		d, next, err := HangOnce(f, w, e, ttl, last)
 		if err != nil {
 			return ds, err
 		}
@@ -263,10 +282,10 @@ type Joins struct {
 	Owners          int           // how many Joins returned owner
 }
 
-// JoinBurst starts n workers on a new lease in dir, lets them all call
-// Join at once, and reports the round.
-func JoinBurst(exe string, args []string, dir string, n int, ttl time.Duration) (Joins, error) {
-	f, err := fleet.Launch(exe, args, dir, n, ttl, 0, worker.EnvBarrier+"=1")
+// JoinBurst starts n workers on a new lease in dir, with extra in their
+// environment, lets them all call Join at once, and reports the round.
+func JoinBurst(exe string, args []string, dir string, n int, ttl time.Duration, extra ...string) (Joins, error) {
+	f, err := fleet.Launch(exe, args, dir, n, ttl, 0, append([]string{worker.EnvBarrier + "=1"}, extra...)...)
 	if err != nil {
 		return Joins{}, err
 	}

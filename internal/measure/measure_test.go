@@ -46,7 +46,7 @@ func TestMeasurements(t *testing.T) {
 		t.Fatal(err)
 	}
 	sane(t, "crash", ds, 3, 300*time.Millisecond) // well under the TTL
-	ds, err = Hang(f, 300*time.Millisecond, 1)
+	ds, err = Hang(f, 300*time.Millisecond, 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

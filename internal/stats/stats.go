@@ -32,3 +32,20 @@ func (s Summary) String() string {
 }
 
 func round(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
+
+// Latency is a distribution in milliseconds, as the benchmarks write it.
+type Latency struct {
+	N   int     `json:"n"`
+	P50 float64 `json:"p50_ms"`
+	P90 float64 `json:"p90_ms"`
+	P99 float64 `json:"p99_ms"`
+	Max float64 `json:"max_ms"`
+}
+
+// Millis returns the distribution of ds in milliseconds.
+func Millis(ds []time.Duration) Latency {
+	s := Summarize(ds)
+	return Latency{N: s.N, P50: ms(s.P50), P90: ms(s.P90), P99: ms(s.P99), Max: ms(s.Max)}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -24,3 +24,10 @@ func TestSummarize(t *testing.T) {
 		t.Fatal("empty input")
 	}
 }
+
+func TestMillis(t *testing.T) {
+	l := Millis([]time.Duration{1500 * time.Microsecond, 2 * time.Millisecond, 2250 * time.Microsecond})
+	if l != (Latency{N: 3, P50: 2, P90: 2.25, P99: 2.25, Max: 2.25}) {
+		t.Fatalf("Millis: %+v", l)
+	}
+}

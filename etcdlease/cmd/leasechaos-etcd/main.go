@@ -31,6 +31,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/leasehold/leasehold/etcdlease"
+	"github.com/leasehold/leasehold/etcdlease/internal/baseline"
 	"github.com/leasehold/leasehold/etcdlease/internal/embedded"
 	"github.com/leasehold/leasehold/internal/chaos"
 	"github.com/leasehold/leasehold/internal/worker"
@@ -55,8 +56,8 @@ func main() {
 
 // workerMain runs a worker on etcdlease, or on the baseline.
 func workerMain() int {
-	if os.Getenv(worker.EnvImpl) == implElection {
-		return worker.MainJoin(joinElection)
+	if os.Getenv(worker.EnvImpl) == baseline.Impl {
+		return worker.MainJoin(func(cfg owner.Config) (worker.Member, error) { return baseline.Join(clientConfig(), cfg) })
 	}
 	return worker.MainStore(openStore)
 }

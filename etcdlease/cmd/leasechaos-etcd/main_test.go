@@ -8,17 +8,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leasehold/leasehold/etcdlease/internal/leakcheck"
 	"github.com/leasehold/leasehold/internal/chaos"
 	"github.com/leasehold/leasehold/internal/worker"
 )
 
-// No goleak here: a closed etcd member's peer connections end only at
-// their read timeout; the etcdlease package's tests wait for them.
 func TestMain(m *testing.M) {
 	if worker.Active() {
 		os.Exit(worker.MainStore(openStore))
 	}
-	os.Exit(m.Run())
+	leakcheck.Main(m.Run)
 }
 
 // A short chaos run on a three-member cluster: owners are killed,

@@ -1,6 +1,7 @@
-//go:build unix
-
-package main
+// Package baseline is what users of etcd would pick instead of etcdlease:
+// etcd's own concurrency.Election, as a worker (package worker) of the
+// chaos and benchmark commands, for their figures beside etcdlease's.
+package baseline
 
 import (
 	"context"
@@ -17,8 +18,8 @@ import (
 	"github.com/leasehold/leasehold/owner"
 )
 
-// implElection selects the baseline: etcd's own concurrency.Election.
-const implElection = "election"
+// Impl is the worker.EnvImpl value that selects the baseline.
+const Impl = "election"
 
 var (
 	errNotLeader = errors.New("election: not the leader")
@@ -44,8 +45,10 @@ type election struct {
 	lostErr error
 }
 
-func joinElection(cfg owner.Config) (worker.Member, error) {
-	cli, err := clientv3.New(clientConfig())
+// Join campaigns with a client of cc, in a session of cfg.TTL, on the
+// election named cfg.LeasePath.
+func Join(cc clientv3.Config, cfg owner.Config) (worker.Member, error) {
+	cli, err := clientv3.New(cc)
 	if err != nil {
 		return nil, err
 	}
