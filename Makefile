@@ -8,7 +8,7 @@ CHAOS_SHORT ?= 20s
 
 BIN         := bin
 
-.PHONY: all build test test-etcd vet lint cover bench chaos chaos-file chaos-etcd explore fuzz demo run etcd run-etcd clean
+.PHONY: all build test test-etcd vet lint cover bench bench-etcd chaos chaos-file chaos-etcd explore fuzz demo run etcd run-etcd clean
 
 all: build test
 
@@ -87,7 +87,7 @@ cover:
 # eight minutes on 2 cores (six with EVENTS=60). A short run: make bench
 # EVENTS=30 JOINS=5; some sections only, without the micro-benchmarks:
 # make bench ONLY=loaded. Writes bench.json and the plots to $(BENCH_OUT);
-# the chaos events go to out/bench.
+# the chaos events go to out/bench. Then the etcd column (bench-etcd).
 JOINS       ?= 20
 IDLE        ?= 30s
 WARMUP      ?= 5s
@@ -100,6 +100,22 @@ bench: build
 	$(if $(ONLY),,$(GO) test -run '^$$' -bench 'JoinRelease|JoinFresh|JoinFollower|Renew|Check' -benchmem ./owner/ | tee out/bench/micro.txt)
 	$(BIN)/leasebench -worker $(BIN)/leaseworker -events $(EVENTS) -joins $(JOINS) -idle $(IDLE) -warmup $(WARMUP) \
 		-chaos $(BENCH_CHAOS) -seed $(BENCH_SEED) -out $(BENCH_OUT) $(if $(ONLY),-only $(ONLY),-micro out/bench/micro.txt)
+	$(if $(ONLY),,$(MAKE) bench-etcd)
+
+# The etcd column of docs/BENCHMARKS.md: a three-member etcd cluster on
+# loopback (fsync on, data under $(TMPDIR) or /tmp), TTL 2s; for etcdlease
+# and for etcd's own concurrency.Election, $(ETCD_EVENTS) each of crash,
+# graceful release, hang and follower kill at random under the loaded
+# scenario's load; the idle cost of an owner alone and of an owner and 15
+# followers (CPU, and the requests etcd receives); $(ETCD_JOINS) rounds of
+# 1 and of 64 simultaneous Joins (etcdlease). About twelve minutes on 2
+# cores. Writes bench-etcd.json to $(BENCH_OUT).
+ETCD_EVENTS ?= 20
+ETCD_JOINS  ?= 10
+bench-etcd:
+	cd etcdlease && $(GO) build -o ../$(BIN)/leasebench-etcd ./cmd/leasebench-etcd
+	$(BIN)/leasebench-etcd -events $(ETCD_EVENTS) -joins $(ETCD_JOINS) -idle $(IDLE) -warmup $(WARMUP) \
+		-seed $(BENCH_SEED) -out $(BENCH_OUT)
 
 # A long chaos soak (CHAOS=10m by default) with 8 workers and TTL 400ms;
 # exits non-zero on any safety violation. STORE=etcd runs it on a

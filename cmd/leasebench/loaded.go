@@ -135,7 +135,7 @@ func runLoaded(o options) (*Loaded, map[string][]time.Duration, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	idle, err := measure.IdleCost(f, idleProcesses, o.warmup, o.idle)
+	idle, err := measure.IdleCost(f, idleProcesses, o.warmup, o.idle, nil)
 	f.Close()
 	if err != nil {
 		return nil, nil, err

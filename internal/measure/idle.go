@@ -17,10 +17,14 @@ type Idle struct {
 	Followers []Cost
 }
 
+// A Probe measures something else over the same window: it is called as
+// the window opens, and the function it returns as it closes.
+type Probe func() (end func())
+
 // IdleCost waits until all n workers of f have joined, lets them run for
-// warmup, then reads what each uses over window. It fails if the lease
-// changed hands meanwhile.
-func IdleCost(f *fleet.Fleet, n int, warmup, window time.Duration) (Idle, error) {
+// warmup, then reads what each uses over window, and runs probe (if not
+// nil) over it too. It fails if the lease changed hands meanwhile.
+func IdleCost(f *fleet.Fleet, n int, warmup, window time.Duration, probe Probe) (Idle, error) {
 	for i, from := 0, 0; i < n; i++ {
 		_, at, err := Await(f, from, func(e worker.Event) bool { return e.Kind == worker.Joined })
 		if err != nil {
@@ -43,7 +47,12 @@ func IdleCost(f *fleet.Fleet, n int, warmup, window time.Duration) (Idle, error)
 			return Idle{}, err
 		}
 	}
+	end := func() {}
+	if probe != nil {
+		end = probe()
+	}
 	time.Sleep(window)
+	end()
 	var idle Idle
 	for i, w := range ws {
 		after, err := ReadUsage(w.Pid())

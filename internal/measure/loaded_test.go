@@ -61,9 +61,17 @@ func TestIdleCost(t *testing.T) {
 	}
 	defer f.Close()
 	const window = 300 * time.Millisecond
-	idle, err := IdleCost(f, 3, 100*time.Millisecond, window)
+	var opened, closed time.Time
+	probe := func() func() {
+		opened = time.Now()
+		return func() { closed = time.Now() }
+	}
+	idle, err := IdleCost(f, 3, 100*time.Millisecond, window, probe)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if opened.IsZero() || closed.Sub(opened) < window {
+		t.Fatalf("the probe ran from %v to %v, not over the %v window", opened, closed, window)
 	}
 	if len(idle.Followers) != 2 {
 		t.Fatalf("%d followers, want 2", len(idle.Followers))
