@@ -26,24 +26,7 @@ const (
 // Loaded holds the headline figures: the loaded scenario's.
 type Loaded struct {
 	Setup map[string]string `json:"setup"`
-	// Failover, from the signal to the successor's first successful Check.
-	Crash    Latency `json:"crash_sigkill"`
-	Graceful Latency `json:"graceful_sigterm_release"`
-	// Hang: from the frozen owner's last renewal to the successor's first
-	// successful Check, less the TTL.
-	HangBeyondTTL Latency `json:"hang_sigstop_beyond_ttl"`
-	FollowerKills int     `json:"follower_kills"`
-	// Faults not measured because the owner signalled had already been
-	// succeeded; their kind was chosen again.
-	Superseded []string `json:"superseded"`
-	// Epochs acquired, and of them those no fault caused.
-	Acquisitions int            `json:"acquisitions"`
-	Unprovoked   int            `json:"unprovoked_failovers"`
-	Restarts     map[string]int `json:"restarts_by_exit"`
-	WorkerErrors []string       `json:"worker_errors"`
-	// Lines the owners appended, per second of the run.
-	OwnerAppendsPerSecond float64 `json:"owner_appends_per_s"`
-	Seconds               float64 `json:"seconds"`
+	measure.Figures
 
 	joinFigures
 
@@ -101,12 +84,7 @@ func runLoaded(o options) (*Loaded, map[string][]time.Duration, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	l.Crash, l.Graceful, l.HangBeyondTTL = latency(res.Crash), latency(res.Graceful), latency(res.HangBeyondTTL)
-	l.FollowerKills, l.Superseded = res.FollowerKills, append([]string{}, res.Superseded...)
-	l.Acquisitions, l.Unprovoked, l.Restarts = res.Acquisitions, res.Unprovoked, res.Restarts
-	l.WorkerErrors = append([]string{}, res.WorkerErrors...)
-	l.Seconds = res.Elapsed.Seconds()
-	l.OwnerAppendsPerSecond = float64(res.Appended) / res.Elapsed.Seconds()
+	l.Figures = res.Figures()
 	say("  crash %+v\n          graceful %+v\n          hang beyond the TTL %+v", l.Crash, l.Graceful, l.HangBeyondTTL)
 	say("  %d follower kills, %d superseded, %d acquisitions (%d no fault caused), restarts %v, %d worker errors, %.0f lines appended a second",
 		l.FollowerKills, len(l.Superseded), l.Acquisitions, l.Unprovoked, l.Restarts, len(l.WorkerErrors), l.OwnerAppendsPerSecond)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/leasehold/leasehold/internal/fleet"
+	"github.com/leasehold/leasehold/internal/stats"
 	"github.com/leasehold/leasehold/internal/worker"
 )
 
@@ -63,6 +64,40 @@ type Loaded struct {
 	// output file over Elapsed, the whole run with its warm-up.
 	Appended int64
 	Elapsed  time.Duration
+}
+
+// Figures is what a loaded run measured, as the benchmarks write it.
+type Figures struct {
+	// From the signal to the end of the successor's first successful Check.
+	Crash    stats.Latency `json:"crash_sigkill"`
+	Graceful stats.Latency `json:"graceful_sigterm_release"`
+	// From the frozen owner's last renewal to the end of the successor's
+	// first successful Check, less the TTL.
+	HangBeyondTTL stats.Latency `json:"hang_sigstop_beyond_ttl"`
+	FollowerKills int           `json:"follower_kills"`
+	// Faults not measured because the owner signalled had already been
+	// succeeded; their kind was chosen again.
+	Superseded []string `json:"superseded"`
+	// Epochs acquired, and of them those no fault caused.
+	Acquisitions int            `json:"acquisitions"`
+	Unprovoked   int            `json:"unprovoked_failovers"`
+	Restarts     map[string]int `json:"restarts_by_exit"`
+	WorkerErrors []string       `json:"worker_errors"`
+	// Lines the owners appended, per second of the run.
+	OwnerAppendsPerSecond float64 `json:"owner_appends_per_s"`
+	Seconds               float64 `json:"seconds"`
+}
+
+// Figures summarises l.
+func (l *Loaded) Figures() Figures {
+	return Figures{
+		Crash: stats.Millis(l.Crash), Graceful: stats.Millis(l.Graceful), HangBeyondTTL: stats.Millis(l.HangBeyondTTL),
+		FollowerKills: l.FollowerKills, Superseded: append([]string{}, l.Superseded...),
+		Acquisitions: l.Acquisitions, Unprovoked: l.Unprovoked, Restarts: l.Restarts,
+		WorkerErrors:          append([]string{}, l.WorkerErrors...),
+		OwnerAppendsPerSecond: float64(l.Appended) / l.Elapsed.Seconds(),
+		Seconds:               l.Elapsed.Seconds(),
+	}
 }
 
 // OutputFile is the name, in LoadedConfig.Dir, of the file the owners

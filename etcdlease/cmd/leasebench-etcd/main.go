@@ -116,20 +116,9 @@ type Result struct {
 
 // Impl is what was measured of one implementation.
 type Impl struct {
-	// From the signal to the successor's first successful Check.
-	Crash    stats.Latency `json:"crash_sigkill"`
-	Graceful stats.Latency `json:"graceful_sigterm_release"`
-	// From the frozen owner's last renewal (the sending of the last
-	// keep-alive etcd answered) plus the TTL, to the successor's first
-	// successful Check.
-	HangBeyondTTL stats.Latency  `json:"hang_sigstop_beyond_ttl"`
-	FollowerKills int            `json:"follower_kills"`
-	Superseded    []string       `json:"superseded"`
-	Acquisitions  int            `json:"acquisitions"`
-	Unprovoked    int            `json:"unprovoked_failovers"`
-	Restarts      map[string]int `json:"restarts_by_exit"`
-	WorkerErrors  []string       `json:"worker_errors"`
-	Seconds       float64        `json:"seconds"`
+	// The loaded run. For a hang, the frozen owner's last renewal is the
+	// sending of the last keep-alive etcd answered.
+	measure.Figures
 
 	Join1        *stats.Latency `json:"join_1,omitempty"`
 	Join64       *stats.Latency `json:"join_64_slowest,omitempty"`
@@ -282,11 +271,7 @@ func measureImpl(o options, impl string) (*Impl, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.Crash, r.Graceful, r.HangBeyondTTL = stats.Millis(l.Crash), stats.Millis(l.Graceful), stats.Millis(l.HangBeyondTTL)
-	r.FollowerKills, r.Superseded = l.FollowerKills, append([]string{}, l.Superseded...)
-	r.Acquisitions, r.Unprovoked, r.Restarts = l.Acquisitions, l.Unprovoked, l.Restarts
-	r.WorkerErrors = append([]string{}, l.WorkerErrors...)
-	r.Seconds = l.Elapsed.Seconds()
+	r.Figures = l.Figures()
 	say("  crash %+v\n          graceful %+v\n          hang beyond the TTL %+v\n          %d acquisitions (%d no fault caused), %d worker errors",
 		r.Crash, r.Graceful, r.HangBeyondTTL, r.Acquisitions, r.Unprovoked, len(r.WorkerErrors))
 
