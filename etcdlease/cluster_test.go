@@ -131,6 +131,25 @@ func (c *cluster) client(t testing.TB, eps []string, tweak func(*clientv3.Config
 	return cl
 }
 
+// enableAuth adds the user root, password "secret", with the role root,
+// and turns authentication on. It returns the change that makes a
+// client's configuration log in as root.
+func (c *cluster) enableAuth(t testing.TB) func(*clientv3.Config) {
+	t.Helper()
+	admin := c.client(t, c.endpoints(), nil)
+	ctx := ctxT(t)
+	if _, err := admin.UserAdd(ctx, "root", "secret"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.UserGrantRole(ctx, "root", "root"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.AuthEnable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return func(cfg *clientv3.Config) { cfg.Username, cfg.Password = "root", "secret" }
+}
+
 func clientConfig(eps []string) clientv3.Config {
 	return clientv3.Config{
 		Endpoints:   eps,

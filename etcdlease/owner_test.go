@@ -298,18 +298,7 @@ func TestAuthTokenExpiry(t *testing.T) {
 		cfg.AuthTokenTTL = uint(tokenTTL / time.Second)
 		cfg.BcryptCost = 4 // the least: passwords are checked at every new token
 	})
-	admin := c.client(t, c.endpoints(), nil)
-	ctx := ctxT(t)
-	if _, err := admin.UserAdd(ctx, "root", "secret"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.UserGrantRole(ctx, "root", "root"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.AuthEnable(ctx); err != nil {
-		t.Fatal(err)
-	}
-	root := func(cfg *clientv3.Config) { cfg.Username, cfg.Password = "root", "secret" }
+	root := c.enableAuth(t)
 	mon := newMonitor(t)
 	a := join(t, c.client(t, c.endpoints(), root), ttl, 0)
 	b := join(t, c.client(t, c.endpoints(), root), ttl, 0)

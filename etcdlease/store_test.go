@@ -31,6 +31,15 @@ func openT(t *testing.T, cl *clientv3.Client) *etcdlease.Store {
 	return s
 }
 
+// twoStores starts a cluster of one member and opens two Stores of the key
+// on one client of it.
+func twoStores(t *testing.T) (cl *clientv3.Client, a, b *etcdlease.Store, ctx context.Context) {
+	t.Helper()
+	c := startCluster(t, 1, nil)
+	cl = c.client(t, c.endpoints(), nil)
+	return cl, openT(t, cl), openT(t, cl), ctxT(t)
+}
+
 func leases(t *testing.T, cl *clientv3.Client) int {
 	t.Helper()
 	resp, err := cl.Leases(ctxT(t))
@@ -90,10 +99,7 @@ func TestOptions(t *testing.T) {
 // One holder at a time, its epoch the key's create revision; a failed
 // attempt leaves no etcd lease behind; Release hands over at once.
 func TestAcquireRenewRelease(t *testing.T) {
-	c := startCluster(t, 1, nil)
-	cl := c.client(t, c.endpoints(), nil)
-	a, b := openT(t, cl), openT(t, cl)
-	ctx := ctxT(t)
+	cl, a, b, ctx := twoStores(t)
 
 	la, rec, err := a.TryAcquire(ctx, lease.Candidate{InstanceID: "a", Meta: map[string]string{"endpoint": "10.0.0.1:80"}})
 	if err != nil {
@@ -162,10 +168,7 @@ func TestAcquireRenewRelease(t *testing.T) {
 // Renew fails for good once the etcd lease is gone or the key is another
 // tenure's.
 func TestRenewLost(t *testing.T) {
-	c := startCluster(t, 1, nil)
-	cl := c.client(t, c.endpoints(), nil)
-	a, b := openT(t, cl), openT(t, cl)
-	ctx := ctxT(t)
+	cl, a, b, ctx := twoStores(t)
 
 	// The etcd lease expired (revoked here, by hand).
 	la, _, err := a.TryAcquire(ctx, lease.Candidate{InstanceID: "a"})
@@ -214,10 +217,7 @@ func TestRenewLost(t *testing.T) {
 // Wait returns when the holder goes, not on its renewals, and when ctx
 // ends or the Store closes.
 func TestWait(t *testing.T) {
-	c := startCluster(t, 1, nil)
-	cl := c.client(t, c.endpoints(), nil)
-	a, b := openT(t, cl), openT(t, cl)
-	ctx := ctxT(t)
+	_, a, b, ctx := twoStores(t)
 
 	if err := b.Wait(ctx); err != nil {
 		t.Fatalf("Wait before any read: %v", err)
@@ -279,10 +279,7 @@ func TestWait(t *testing.T) {
 // A watch from a compacted revision ends Wait early; the next attempt
 // reads the key afresh and the follower still takes over on release.
 func TestWaitCompacted(t *testing.T) {
-	c := startCluster(t, 1, nil)
-	cl := c.client(t, c.endpoints(), nil)
-	a, b := openT(t, cl), openT(t, cl)
-	ctx := ctxT(t)
+	cl, a, b, ctx := twoStores(t)
 
 	la, _, err := a.TryAcquire(ctx, lease.Candidate{InstanceID: "a"})
 	if err != nil {

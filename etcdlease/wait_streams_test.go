@@ -49,18 +49,7 @@ func authCluster(t *testing.T) (*cluster, func(*clientv3.Config)) {
 		cfg.AuthToken = "jwt,pub-key=" + pubf + ",priv-key=" + priv + ",sign-method=RS256"
 		cfg.BcryptCost = 4
 	})
-	admin := c.client(t, c.endpoints(), nil)
-	ctx := ctxT(t)
-	if _, err := admin.UserAdd(ctx, "root", "secret"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.UserGrantRole(ctx, "root", "root"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.AuthEnable(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return c, func(cfg *clientv3.Config) { cfg.Username, cfg.Password = "root", "secret" }
+	return c, c.enableAuth(t)
 }
 
 // Two Stores of different leases on one client (as two elections in one
@@ -162,18 +151,8 @@ func TestWaitSharedClientSimpleTokenExpired(t *testing.T) {
 		cfg.AuthTokenTTL = uint(tokenTTL / time.Second)
 		cfg.BcryptCost = 4
 	})
-	admin := c.client(t, c.endpoints(), nil)
+	root := c.enableAuth(t)
 	ctx := ctxT(t)
-	if _, err := admin.UserAdd(ctx, "root", "secret"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.UserGrantRole(ctx, "root", "root"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.AuthEnable(ctx); err != nil {
-		t.Fatal(err)
-	}
-	root := func(cfg *clientv3.Config) { cfg.Username, cfg.Password = "root", "secret" }
 	holderCl := c.client(t, c.endpoints(), root)
 	followCl := c.client(t, c.endpoints(), root)
 	two := holdTwoLeases(t, holderCl, followCl, storeTTL)
