@@ -81,11 +81,9 @@ func (o *Owner) renew(ctx context.Context, l lease.Lease) time.Duration {
 	case err == nil:
 		o.renewed(begin)
 	case errors.Is(err, lease.ErrLost):
-		o.lose(err)
+		o.renewFailed(err)
 	case ctx.Err() == nil:
-		o.mu.Lock()
-		o.renewErr = err
-		o.mu.Unlock()
+		o.renewFailed(err)
 		return max(o.cfg.RenewInterval/4, time.Millisecond)
 	}
 	return o.cfg.RenewInterval
