@@ -8,7 +8,7 @@ import (
 // Stats is a snapshot of an Owner's part in the election, for operators to
 // graph and alert on. It depends on no metrics system: a program reads the
 // fields, or encodes the struct as JSON (durations in nanoseconds, times
-// as RFC 3339).
+// as RFC 3339 and left out when zero).
 //
 // An Owner owns at most once, so Acquisitions and each count of ends
 // (the Lost* fields and Releases) are 0 or 1; a program that joins again
@@ -40,7 +40,7 @@ type Stats struct {
 	// LastRenewal is when the last successful renewal began, or the
 	// acquisition if no renewal has succeeded since: the deadline counts
 	// from it. Zero if this instance never owned.
-	LastRenewal time.Time `json:"last_renewal"`
+	LastRenewal time.Time `json:"last_renewal,omitzero"`
 	// SinceRenewal is At minus LastRenewal, on the monotonic clock; zero
 	// if this instance never owned. While it owns, it stays below the TTL.
 	SinceRenewal time.Duration `json:"since_renewal_ns"`
@@ -48,7 +48,7 @@ type Stats struct {
 	LastRenewalLatency time.Duration `json:"last_renewal_latency_ns"`
 	// Deadline is when the tenure ends unless renewed, LastRenewal plus
 	// the TTL; zero unless Role is RoleOwner.
-	Deadline time.Time `json:"deadline"`
+	Deadline time.Time `json:"deadline,omitzero"`
 
 	// LostExpired counts the tenures that ended at their deadline with no
 	// renewal failing: the renewal was stuck or slow, or the process was
