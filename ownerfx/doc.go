@@ -19,8 +19,9 @@
 // *owner.Owner: received non-nil error from function ..."). For a person,
 // print dig.RootCause(err) (package go.uber.org/dig, which fx is built on):
 // the error the constructor returned, which names the path or key at
-// fault, such as "lease: /run/app/owner.lease.d is writable by group or
-// others ...".
+// fault, such as "lease: /srv/app/run is writable by group or others
+// (mode -rwxrwx---); another user could take over the lease (chmod go-w
+// /srv/app/run)".
 //
 // The configuration comes from package config (a YAML or .env file named
 // by a supplied config.Options, and the environment), unless the
