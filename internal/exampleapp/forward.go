@@ -126,8 +126,8 @@ func (l *link) work(ctx context.Context) (workReply, string, error) {
 }
 
 // forwardWork hands a line to the owner every period while this instance
-// follows, and prints each answer; a failure is printed once for each
-// holder. It stops when this instance becomes the owner, which then
+// follows, and prints each answer; a failure to reach the holder is
+// printed once for each holder. It stops when this instance becomes the owner, which then
 // writes its own lines.
 func forwardWork(lc fx.Lifecycle, o *owner.Owner, l *link, every forwardEvery) {
 	if every <= 0 {
@@ -150,10 +150,18 @@ func forwardWork(lc fx.Lifecycle, o *owner.Owner, l *link, every forwardEvery) {
 						return
 					case <-t.C:
 					}
+					select {
+					case <-o.Acquired(): // meanwhile
+						return
+					default:
+					}
 					reply, to, err := l.work(ctx)
 					switch {
 					case err != nil && ctx.Err() != nil:
 						return
+					case errors.Is(err, errNoOwner), errors.Is(err, context.Canceled):
+						// None to reach yet, or the holder changed during
+						// the request: the next one goes to the new holder.
 					case err != nil:
 						if failed != to {
 							say(o, "event=forward-failed to=%s cause=%q", short(to), err)
