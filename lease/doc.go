@@ -125,11 +125,14 @@
 // # Followers
 //
 // A follower connected to the holder's socket is sent every publication:
-// a renewal of the tenure it last read restarts its expiry clock without
-// waking anything but the connection's reader, so it reads no file
-// between renewals. It reads the files when the holder's connection ends
-// (its process died or its tenure ended), when another candidate
-// publishes, and when the lease would expire. When the holder goes, the
+// a renewal of the tenure it last read, claim, beat and record, restarts
+// its expiry clock without waking anything but the connection's reader,
+// so it reads no file between renewals. It reads the files when the
+// holder's connection ends (its process died or its tenure ended), when
+// another candidate publishes, when the holder publishes and the record
+// the follower last read was not the holder's (a read takes the record
+// before the beats, so it can miss a record published in between), and
+// when the lease would expire. When the holder goes, the
 // followers read the lease one after another, 2 ms apart in the order
 // they connected, rather than all at once.
 package lease

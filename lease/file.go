@@ -62,6 +62,7 @@ type File struct {
 	seenBeats   []byte   // the claimants' beats then; see snapshot.beats
 	seenBeatsOf []uint64 // and whose they were
 	seenSeq     uint64   // the count in the beat of the latest of them that was published
+	seenRecOf   uint64   // the epoch of the record seen; 0 if there was none, or it was unreadable
 	seenOnce    bool
 	expireTTL   time.Duration  // the TTL the next expiry is judged by
 	watch       uint64         // the epoch whose socket to watch; 0 for none
@@ -324,6 +325,7 @@ func (f *File) observe(s snapshot, now time.Time) {
 	if !f.seenOnce || !f.unchanged(s) {
 		f.seen, f.seenExists, f.seenTop, f.seenAt, f.seenOnce = s.raw, s.exists, s.top(), now, true
 		f.seenBeats, f.seenBeatsOf, f.seenSeq = s.beats, s.beatsOf, s.fromSeq
+		f.seenRecOf = s.holder().Epoch
 		f.suspect = 0
 		if !f.revert.lockNext {
 			f.contested, f.contestedAt = 0, time.Time{}

@@ -220,13 +220,16 @@ func (f *File) receive(w *watcher) {
 
 // heard takes a publication the holder of the watched epoch announced as
 // this participant having read the lease now, and reports true, if it is a
-// renewal of the tenure it saw last: the latest epoch taken, and published.
-// Its expiry clock then starts again, as it would on reading the record
-// and the beat the holder wrote, which only ever delays a takeover. It
-// reports false for anything else, which needs the files read again.
+// renewal of the tenure it saw last: the latest epoch taken, and published,
+// its record included. Its expiry clock then starts again, as it would on
+// reading the record and the beat the holder wrote, which only ever delays
+// a takeover. It reports false for anything else, which needs the files
+// read again. (A read sees the record before the beats: it may see the
+// first beat of a holder whose record it missed, and has then returned the
+// predecessor's record as the holder's, which the next read corrects.)
 func (f *File) heard(m message) bool {
 	if !f.seenOnce || m.epoch != f.watch || f.seenTop != m.epoch ||
-		len(f.seenBeatsOf) != 1 || f.seenBeatsOf[0] != m.epoch {
+		len(f.seenBeatsOf) != 1 || f.seenBeatsOf[0] != m.epoch || f.seenRecOf != m.epoch {
 		return false
 	}
 	if m.seq <= f.seenSeq {

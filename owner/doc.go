@@ -24,6 +24,17 @@
 // and have it refuse an epoch lower than the highest it has seen: epochs
 // strictly increase with every acquisition and are never reused.
 //
+// # Operating it
+//
+// [Owner.Stats] returns a snapshot for operators to graph and alert on:
+// the role, the holder and its epoch, acquisitions, renewals and failed
+// renewals, the latency and age of the last renewal, the deadline, and
+// the ends of tenures by cause (the deadline passed with the renewal hung
+// or with the store failing, a later claimant, a cancelled context,
+// Release). It is a plain struct that encodes as JSON, with no metrics
+// system behind it; the counters are kept under the lock the renewal
+// takes anyway, at no allocation.
+//
 // Failover after a crash or Release takes milliseconds (the kernel drops
 // the owner's lock); after a hang, a TTL from the owner's last renewal. A
 // candidate that freezes in the middle of taking over delays the others by

@@ -78,3 +78,24 @@ func ExampleJoinStore() {
 	fmt.Println(o.Role(), "at epoch", o.Epoch())
 	// Output: owner at epoch 1
 }
+
+// Read the numbers an operator graphs and alerts on.
+func ExampleOwner_Stats() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+
+	o, err := owner.Join(context.Background(), owner.Config{LeasePath: filepath.Join(dir, "owner.lease"), TTL: 2 * time.Second})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer o.Release()
+
+	s := o.Stats()
+	fmt.Println(s.Role, "at epoch", s.Epoch, "acquired", s.Acquisitions, "renewed", s.Renewals)
+	fmt.Println("lease ends within the TTL:", s.Deadline.Sub(s.At) <= o.Config().TTL)
+	fmt.Println("lost:", s.Lost())
+	// Output:
+	// owner at epoch 1 acquired 1 renewed 0
+	// lease ends within the TTL: true
+	// lost: false
+}

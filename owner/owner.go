@@ -139,6 +139,7 @@ type Owner struct {
 	lostErr    error
 	renewErr   error // the last renewal's fault, until one succeeds
 	releaseErr error
+	tally      tally // what Stats counts
 }
 
 // Join attempts to acquire ownership of the lease at cfg.LeasePath. If the
@@ -278,7 +279,7 @@ func (o *Owner) Start(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	o.cancel = cancel
-	o.unhook = context.AfterFunc(ctx, func() { o.lose(context.Cause(ctx)) })
+	o.unhook = context.AfterFunc(ctx, func() { o.lose(lossCancelled, context.Cause(ctx)) })
 	go o.run(runCtx)
 	return nil
 }
@@ -305,16 +306,21 @@ func (o *Owner) candidate() lease.Candidate {
 func (o *Owner) Check() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	return o.checkLocked(o.clk.Now())
+}
+
+// checkLocked is Check at now.
+func (o *Owner) checkLocked(now time.Time) error {
 	switch o.state {
 	case owning:
 		if err := o.ctx.Err(); err != nil {
-			o.loseLocked(context.Cause(o.ctx))
+			o.loseLocked(lossCancelled, context.Cause(o.ctx))
 			return o.lostErr
 		}
-		if o.clk.Now().Before(o.deadline) {
+		if now.Before(o.deadline) {
 			return nil
 		}
-		o.loseLocked(o.expiredCause())
+		o.expireLocked()
 		return o.lostErr
 	case lost:
 		return o.lostErr
@@ -420,6 +426,7 @@ func (o *Owner) Release() error {
 		o.mu.Lock()
 		if o.state == owning {
 			o.expiry.Stop()
+			o.tally.releases++
 		}
 		o.state = released
 		started := o.started
@@ -454,6 +461,8 @@ func (o *Owner) becomeOwner(l lease.Lease, begin time.Time) bool {
 	o.state = owning
 	o.lease = l
 	o.deadline = begin.Add(o.cfg.TTL)
+	o.tally.acquisitions++
+	o.tally.lastRenewal = begin
 	o.expiry = o.clk.AfterFunc(o.deadline.Sub(o.clk.Now()), o.expire)
 	o.setHolderLocked(l.Record())
 	o.mu.Unlock()
@@ -472,7 +481,7 @@ func (o *Owner) renewed(begin time.Time) {
 	}
 	now := o.clk.Now()
 	if !now.Before(o.deadline) {
-		o.loseLocked(o.expiredCause())
+		o.expireLocked()
 		return
 	}
 	// The expiry timer is left as it is: it fires at the old deadline and
@@ -480,7 +489,24 @@ func (o *Owner) renewed(begin time.Time) {
 	// would wake the process at the old deadline all the same.
 	o.deadline = begin.Add(o.cfg.TTL)
 	o.renewErr = nil
+	o.tally.renewals++
+	o.tally.lastRenewal, o.tally.latency = begin, now.Sub(begin)
 	o.setHolderLocked(o.lease.Record())
+}
+
+// renewFailed records a renewal that failed with err: lease.ErrLost ends
+// the tenure; another error is retried until the deadline.
+func (o *Owner) renewFailed(err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.state != owning {
+		return
+	}
+	o.tally.renewFailures++
+	o.renewErr = err
+	if errors.Is(err, lease.ErrLost) {
+		o.loseLocked(lossSuperseded, err)
+	}
 }
 
 // expire runs when the deadline timer fires.
@@ -494,26 +520,29 @@ func (o *Owner) expire() {
 		o.expiry.Reset(o.deadline.Sub(now)) // renewed since the timer was set
 		return
 	}
-	o.loseLocked(o.expiredCause())
+	o.expireLocked()
 }
 
-func (o *Owner) expiredCause() error {
+// expireLocked ends the tenure at its deadline.
+func (o *Owner) expireLocked() {
 	if o.renewErr != nil {
-		return fmt.Errorf("not renewed within %v: %w", o.cfg.TTL, o.renewErr)
+		o.loseLocked(lossStoreError, fmt.Errorf("not renewed within %v: %w", o.cfg.TTL, o.renewErr))
+		return
 	}
-	return fmt.Errorf("not renewed within %v", o.cfg.TTL)
+	o.loseLocked(lossExpired, fmt.Errorf("not renewed within %v", o.cfg.TTL))
 }
 
-func (o *Owner) lose(cause error) {
+func (o *Owner) lose(why lossCause, cause error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.loseLocked(cause)
+	o.loseLocked(why, cause)
 }
 
-func (o *Owner) loseLocked(cause error) {
+func (o *Owner) loseLocked(why lossCause, cause error) {
 	if o.state != owning {
 		return
 	}
+	o.tally.lost[why]++
 	o.state = lost
 	o.lostErr = fmt.Errorf("%w: %w", ErrLost, cause)
 	o.expiry.Stop()

@@ -95,6 +95,7 @@ type faultyStore struct {
 	gate     chan struct{} // when set, Renew waits for it to close
 	fail     error         // when set, Renew returns it
 	renewed  chan struct{} // receives after every Renew returns
+	entered  chan struct{} // when set, receives as every Renew begins
 	acquired func()        // when set, runs after a TryAcquire that succeeded
 }
 
@@ -125,8 +126,11 @@ type faultyLease struct {
 func (l faultyLease) Renew(ctx context.Context) error {
 	defer func() { l.s.renewed <- struct{}{} }()
 	l.s.mu.Lock()
-	gate, fail := l.s.gate, l.s.fail
+	gate, fail, entered := l.s.gate, l.s.fail, l.s.entered
 	l.s.mu.Unlock()
+	if entered != nil {
+		entered <- struct{}{}
+	}
 	if gate != nil {
 		<-gate
 	}

@@ -69,21 +69,24 @@ func (o *Owner) lead(ctx context.Context, l lease.Lease) {
 			return
 		case <-t.C():
 		}
-		begin := o.clk.Now()
-		next := o.cfg.RenewInterval
-		switch err := l.Renew(ctx); {
-		case err == nil:
-			o.renewed(begin)
-		case errors.Is(err, lease.ErrLost):
-			o.lose(err)
-		case ctx.Err() == nil:
-			o.mu.Lock()
-			o.renewErr = err
-			o.mu.Unlock()
-			next = max(o.cfg.RenewInterval/4, time.Millisecond)
-		}
-		t.Reset(next)
+		t.Reset(o.renew(ctx, l))
 	}
+}
+
+// renew makes one renewal of l and returns how long to wait before the
+// next: RenewInterval, or a quarter of it after a failure.
+func (o *Owner) renew(ctx context.Context, l lease.Lease) time.Duration {
+	begin := o.clk.Now()
+	switch err := l.Renew(ctx); {
+	case err == nil:
+		o.renewed(begin)
+	case errors.Is(err, lease.ErrLost):
+		o.renewFailed(err)
+	case ctx.Err() == nil:
+		o.renewFailed(err)
+		return max(o.cfg.RenewInterval/4, time.Millisecond)
+	}
+	return o.cfg.RenewInterval
 }
 
 // end closes the tenure: by Release, marking the record released; after

@@ -3,6 +3,8 @@ package ownerfx_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"time"
@@ -62,4 +64,40 @@ func Example() {
 	// Output:
 	// loading the cache at epoch 1
 	// dropping the cache
+}
+
+// Serve the module's health check to a probe: 200 while this instance
+// follows or renews as the owner, 503 once its renewals are stuck for two
+// renewal intervals, or it has lost the lease.
+func ExampleHealthCheck() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+
+	var probe *httptest.Server
+	app := fx.New(
+		fx.NopLogger,
+		fx.Supply(owner.Config{LeasePath: filepath.Join(dir, "owner.lease"), TTL: 2 * time.Second}),
+		ownerfx.Module,
+		fx.Invoke(func(h *ownerfx.HealthCheck) {
+			mux := http.NewServeMux()
+			mux.Handle("GET /healthz", h)
+			probe = httptest.NewServer(mux)
+		}),
+	)
+	ctx := context.Background()
+	if err := app.Start(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer app.Stop(ctx)
+	defer probe.Close()
+
+	resp, err := http.Get(probe.URL + "/healthz")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	resp.Body.Close()
+	fmt.Println(resp.Status)
+	// Output: 200 OK
 }

@@ -23,10 +23,10 @@ const ExitCodeLost = 3
 // down because an owned component failed to start.
 const ExitCodeOwnedFailed = 4
 
-// Module provides *owner.Owner and Lost, and runs the election for the
-// application's lifetime.
+// Module provides *owner.Owner, Lost and a *HealthCheck, and runs the
+// election for the application's lifetime.
 var Module = fx.Module("owner",
-	fx.Provide(newNamed, newLost),
+	fx.Provide(newNamed, newLost, provideHealthCheck),
 	fx.Invoke(supervise),
 )
 

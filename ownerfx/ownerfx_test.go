@@ -156,9 +156,13 @@ func TestLossShutsDownWithExitCode(t *testing.T) {
 	core, logs := observer.New(zap.InfoLevel)
 	r := newRecorder()
 	cfg := owner.Config{LeasePath: path, TTL: time.Second, RenewInterval: 50 * time.Millisecond}
-	a, o := app(t, fx.Supply(cfg, zap.New(core)), fx.Provide(ownerfx.AsOwned(r.owned)))
+	var health *ownerfx.HealthCheck
+	a, o := app(t, fx.Supply(cfg, zap.New(core)), fx.Provide(ownerfx.AsOwned(r.owned)), fx.Populate(&health))
 	a.RequireStart()
 	wait(t, r.up, "owned component start")
+	if err := health.Check(nil); err != nil {
+		t.Fatalf("the owner is unhealthy: %v", err)
+	}
 
 	// Another instance claims the next epoch and publishes (its record, and
 	// its beat that counts the publication): the owner's next renewal finds
@@ -190,6 +194,9 @@ func TestLossShutsDownWithExitCode(t *testing.T) {
 	}
 	if !errors.Is(o.LostErr(), lease.ErrLost) {
 		t.Fatalf("LostErr = %v", o.LostErr())
+	}
+	if err := health.Check(nil); !errors.Is(err, lease.ErrLost) {
+		t.Fatalf("health after loss = %v, want unhealthy with the cause", err)
 	}
 	if logs.FilterMessage("ownership lost; shutting down").Len() != 1 {
 		t.Fatalf("logs: %v", logs.All())

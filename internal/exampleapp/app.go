@@ -6,18 +6,30 @@
 //
 //	go run ./examples/app -config configs/owner.yaml
 //
-// Each copy prints its id, role and the holder (id, pid, epoch, endpoint),
-// then one line per change. The owner appends epoch-stamped lines to a
-// state file beside the lease (for the file store) or in the user's state
-// directory (for another store); the file refuses a line whose epoch is
-// below the last one written, as a resource guarded by fencing epochs
-// should.
+// Each copy prints its id, role, the holder (id, pid, epoch, endpoint) and
+// the URL of its own status, then one line per change. The owner appends
+// epoch-stamped lines to a state file beside the lease (for the file
+// store) or in the user's state directory (for another store); the file
+// refuses a line whose epoch is below the last one written, as a resource
+// guarded by fencing epochs should.
+//
+// Every copy serves HTTP on loopback and advertises that endpoint in the
+// lease while it owns (see serve.go): / and POST /work are the owner's,
+// /status is the copy's owner.Stats as JSON, /healthz its
+// ownerfx.HealthCheck. A follower forwards / and /work to the owner, and
+// hands the owner a line of its own every -forward period: the owner
+// writes it (event=served), the follower prints the answer
+// (event=forwarded), and when the holder changes the follower cancels the
+// request under way and reaches the new owner.
 //
 // SIGINT or SIGTERM releases the lease and exits 0; a follower takes over
 // at once. An owner frozen past its TTL and resumed finds its ownership lost
-// and exits with ownerfx.ExitCodeLost (3). A bad configuration exits 2; an
-// OWNER_ variable in the environment that looks like a typo of a known one
-// is reported on stderr, and other unknown OWNER_ variables are ignored.
+// and exits with ownerfx.ExitCodeLost (3). A bad configuration, or a lease
+// that cannot be used (a lease directory that group or others may write),
+// exits 2 with one line: the error that names the key or path, not fx's
+// chain of the graph (dig.RootCause). An OWNER_ variable in the environment
+// that looks like a typo of a known one is reported on stderr, and other
+// unknown OWNER_ variables are ignored.
 //
 // A relative lease_path in the configuration file is taken from the file's
 // directory, so copies started from different directories with one file
@@ -30,11 +42,12 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
+	"go.uber.org/dig"
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
 	"go.uber.org/zap"
@@ -51,6 +64,7 @@ import (
 func Main(opener ownerfx.StoreOpener) {
 	file := flag.String("config", "configs/owner.yaml", "configuration file (.yaml, .yml or .env); \"\" for none")
 	every := flag.Duration("work", 500*time.Millisecond, "how often the owner writes to the state file")
+	forward := flag.Duration("forward", 500*time.Millisecond, "how often a follower hands a line to the owner through its endpoint; 0 for never")
 	flag.Parse()
 
 	cfg, store, warnings, err := config.LoadStore(config.Options{File: *file, App: "leasehold-example"})
@@ -75,7 +89,7 @@ func Main(opener ownerfx.StoreOpener) {
 		cfg.Endpoint = "http://" + ln.Addr().String()
 	}
 
-	options := []fx.Option{fx.Supply(cfg, store, listener{ln}, workEvery(*every))}
+	options := []fx.Option{fx.Supply(cfg, store, listener{ln}, workEvery(*every), forwardEvery(*forward))}
 	if opener != nil {
 		options = append(options, fx.Supply(opener))
 	}
@@ -84,21 +98,46 @@ func Main(opener ownerfx.StoreOpener) {
 		fx.Provide(newLogger),
 		fx.WithLogger(func() fxevent.Logger { return fxevent.NopLogger }),
 		ownerfx.Module,
-		fx.Provide(newState, ownerfx.AsOwned(ownedWork)),
-		fx.Invoke(report, serve),
+		fx.Provide(newState, newLink, ownerfx.AsOwned(ownedWork)),
+		fx.Invoke(report, serve, forwardWork),
 	)
 	if err := app.Err(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		// fx wraps the error of a constructor in the whole chain of the
+		// graph; the constructor's own error names the key or path.
+		fmt.Fprintln(os.Stderr, dig.RootCause(err))
 		os.Exit(2)
 	}
-	// Listen for SIGINT and SIGTERM before the start, not after it as Run
-	// alone does: a signal during the start then stops the app cleanly,
-	// releasing the lease, once it has started.
-	app.Wait()
-	app.Run() // exits with the shutdown's code when it is not zero
+	os.Exit(run(app))
+}
+
+// run starts app, waits for a signal or a shutdown, stops it and returns
+// the exit code, as fx.App.Run does, but prints an error of the start or
+// the stop rather than leaving it to fx's logger, which is silent here.
+func run(app *fx.App) int {
+	// Listen for SIGINT and SIGTERM before the start: a signal during the
+	// start then stops the app cleanly, releasing the lease, once it has
+	// started.
+	done := app.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), app.StartTimeout())
+	err := app.Start(ctx)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, dig.RootCause(err))
+		return 1
+	}
+	sig := <-done
+	ctx, cancel = context.WithTimeout(context.Background(), app.StopTimeout())
+	defer cancel()
+	if err := app.Stop(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return sig.ExitCode
 }
 
 type workEvery time.Duration
+
+type forwardEvery time.Duration
 
 // listener is the status endpoint's listener.
 type listener struct{ net.Listener }
@@ -140,11 +179,11 @@ func leaseName(o *owner.Owner, store config.Store) string {
 }
 
 // report prints the role at start and every change after.
-func report(lc fx.Lifecycle, o *owner.Owner, store config.Store) {
+func report(lc fx.Lifecycle, o *owner.Owner, store config.Store, ln listener) {
 	quit, done := make(chan struct{}), make(chan struct{})
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
-			say(o, "event=joined role=%s %s lease=%s ttl=%v", o.Role(), holder(o), leaseName(o, store), o.Config().TTL)
+			say(o, "event=joined role=%s %s lease=%s ttl=%v status=http://%s/status", o.Role(), holder(o), leaseName(o, store), o.Config().TTL, ln.Addr())
 			go func() {
 				defer close(done)
 				acquired := o.Acquired()
@@ -180,27 +219,14 @@ func report(lc fx.Lifecycle, o *owner.Owner, store config.Store) {
 	})
 }
 
-// serve answers on the advertised endpoint: the epoch while this instance
-// owns, 503 otherwise.
-func serve(lc fx.Lifecycle, ln listener, o *owner.Owner) {
-	srv := &http.Server{ReadHeaderTimeout: time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		if err := o.Check(); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintf(w, "owner %s epoch %d\n", o.ID(), o.Epoch())
-	})}
-	lc.Append(fx.Hook{
-		OnStart: func(context.Context) error {
-			go func() { _ = srv.Serve(ln) }()
-			return nil
-		},
-		OnStop: srv.Shutdown,
-	})
+// state is the resource the owner writes: a file beside the lease. Its
+// lines come from the owner's own work and from the followers', which
+// they hand to the owner through its endpoint.
+type state struct {
+	path string
+	mu   sync.Mutex // serialises appends
+	n    int        // lines written by this process
 }
-
-// state is the resource the owner writes: a file beside the lease.
-type state struct{ path string }
 
 func newState(o *owner.Owner) *state {
 	// For another store than the file, LeasePath is the default one, in
@@ -221,19 +247,18 @@ func ownedWork(o *owner.Owner, s *state, every workEvery) ownerfx.Owned {
 				defer close(done)
 				t := time.NewTicker(time.Duration(every))
 				defer t.Stop()
-				for n := 1; ; n++ {
+				for {
 					select {
 					case <-ctx.Done():
 						return
 					case <-t.C:
 					}
-					// Check right before the write, and let the resource
-					// refuse a stale epoch.
-					if err := o.Check(); err != nil {
+					n, err := s.write(o, o.ID())
+					if notOwner(err) {
 						say(o, "event=work-stopped cause=%q", err)
 						return
 					}
-					if err := s.append(o.Epoch(), n); err != nil {
+					if err != nil {
 						say(o, "event=refused %v", err)
 						return
 					}
@@ -250,9 +275,30 @@ func ownedWork(o *owner.Owner, s *state, every workEvery) ownerfx.Owned {
 	}
 }
 
+// write appends a line for the instance from, if o owns the lease: it
+// checks right before the write, and the file refuses a stale epoch. It
+// returns the line's number among this process's.
+func (s *state) write(o *owner.Owner, from string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := o.Check(); err != nil {
+		return 0, err
+	}
+	if err := s.append(o.Epoch(), s.n+1, from); err != nil {
+		return 0, err
+	}
+	s.n++
+	return s.n, nil
+}
+
+// notOwner reports whether err is Check's: this instance does not own.
+func notOwner(err error) bool {
+	return errors.Is(err, owner.ErrNotOwner) || errors.Is(err, owner.ErrLost) || errors.Is(err, owner.ErrReleased)
+}
+
 // append writes a line stamped with epoch, unless a line with a higher
 // epoch is already there.
-func (s *state) append(epoch uint64, n int) error {
+func (s *state) append(epoch uint64, n int, from string) error {
 	if last, err := s.lastEpoch(); err != nil {
 		return err
 	} else if epoch < last {
@@ -262,7 +308,7 @@ func (s *state) append(epoch uint64, n int) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(f, "epoch=%d pid=%d line=%d at=%s\n", epoch, os.Getpid(), n, time.Now().Format(time.RFC3339Nano))
+	_, err = fmt.Fprintf(f, "epoch=%d pid=%d line=%d from=%s at=%s\n", epoch, os.Getpid(), n, short(from), time.Now().Format(time.RFC3339Nano))
 	return errors.Join(err, f.Close())
 }
 
