@@ -26,6 +26,9 @@ const (
 	// for SIGTERM and exits N; "ignore" records SIGTERM and goes on;
 	// "exit:N" exits N at once.
 	envChild = "SUPERVISE_TEST_CHILD"
+	// envFaulty "1": the supervisor's renewals fail once it gets SIGUSR1,
+	// as on a broken disk.
+	envFaulty = "SUPERVISE_TEST_FAULTY"
 )
 
 func TestMain(m *testing.M) {
@@ -49,7 +52,11 @@ func supervisorMain() int {
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "supervisor %d: %s\n", os.Getpid(), fmt.Sprintf(format, args...))
 	}
-	code, err := supervise.Run(context.Background(), childOptions(cfg, dur(envGrace), logf))
+	opt := childOptions(cfg, dur(envGrace), logf)
+	if os.Getenv(envFaulty) == "1" {
+		opt.Join = faultyJoin(cfg)
+	}
+	code, err := supervise.Run(context.Background(), opt)
 	if err != nil {
 		logf("%v", err)
 	}

@@ -72,13 +72,15 @@ func newLab(t *testing.T) *lab {
 
 func (l *lab) leasePath() string { return filepath.Join(l.dir, "owner.lease") }
 
-// start starts a supervisor whose child does what child says (envChild).
-func (l *lab) start(child string) *sup {
+// start starts a supervisor whose child does what child says (envChild),
+// with env added to its environment.
+func (l *lab) start(child string, env ...string) *sup {
 	l.t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(),
 		envRole+"=supervisor", envLease+"="+l.leasePath(), envEvents+"="+l.events, envChild+"="+child,
 		envTTL+"="+procTTL.String(), envRenew+"="+procRenew.String(), envGrace+"="+procGrace.String())
+	cmd.Env = append(cmd.Env, env...)
 	s := &sup{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	cmd.WaitDelay = procLimit // a child that outlived it may hold its stderr
@@ -368,6 +370,40 @@ func TestFrozenSupervisorLoses(t *testing.T) {
 	}
 	send(t, b, syscall.SIGTERM)
 	l.exit(b)
+}
+
+// When renewals fail, the supervisor does not wait for the loss: it sends
+// SIGTERM when the deadline is Grace away and SIGKILL at the deadline, so
+// the child is killed by the deadline, a TTL at most after the failures
+// began. Waiting for the loss would kill it Grace after the deadline.
+func TestRenewalsFailChildKilledByDeadline(t *testing.T) {
+	const (
+		ttl   = time.Second
+		renew = 100 * time.Millisecond
+		grace = 600 * time.Millisecond
+	)
+	l := newLab(t)
+	a := l.start("ignore", envFaulty+"=1", envTTL+"="+ttl.String(), envRenew+"="+renew.String(), envGrace+"="+grace.String())
+	first, _ := l.await(0, "the child's start", started(0))
+	broken := send(t, a, syscall.SIGUSR1)
+	term, _ := l.await(0, "SIGTERM to the child", func(e event) bool { return e.kind == "term" && e.pid == first.pid })
+	if code := l.exit(a); code != supervise.ExitLost {
+		t.Errorf("supervisor exited %d, want ExitLost", code)
+	}
+	// The last renewal that succeeded began before the failures, so the
+	// deadline is at most a TTL after them; SIGTERM came Grace before it.
+	if d := time.Duration(term.t - broken); d > ttl-grace+100*time.Millisecond {
+		t.Errorf("SIGTERM came %v after renewals began to fail, not about Grace (%v) before the deadline", d, grace)
+	}
+	if d := time.Duration(a.exited - broken); d > ttl+250*time.Millisecond {
+		t.Errorf("the supervisor exited %v after renewals began to fail: its child was not killed by the deadline (TTL %v)", d, ttl)
+	}
+	out := a.stderr.String()
+	for _, want := range []string{"not renewed", "killed by signal 9"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("supervisor's stderr lacks %q:\n%s", want, out)
+		}
+	}
 }
 
 type syncBuffer struct {
