@@ -88,3 +88,5 @@ func signum(sig os.Signal) int {
 	}
 	return 0
 }
+
+func sigName(sig os.Signal) string { return sig.String() }

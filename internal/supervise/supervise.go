@@ -175,7 +175,7 @@ func waitToOwn(ctx context.Context, opt *Options, o *owner.Owner, sigs <-chan os
 	case <-o.Acquired():
 		return 0, nil
 	case sig := <-sigs:
-		return 128 + signum(sig), fmt.Errorf("supervise: %v before owning the lease; %s not started", sig, opt.Command)
+		return 128 + signum(sig), fmt.Errorf("supervise: %s before owning the lease; %s not started", sigName(sig), opt.Command)
 	case <-ctx.Done():
 		return ExitFailed, fmt.Errorf("supervise: %s not started: %w", opt.Command, context.Cause(ctx))
 	}

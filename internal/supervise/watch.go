@@ -37,7 +37,7 @@ func (s *supervisor) watch(ctx context.Context) (int, error) {
 		case <-s.c.done:
 			return s.result()
 		case sig := <-s.sigs:
-			s.opt.logf("forwarding %v to pid %d", sig, s.c.pid())
+			s.opt.logf("forwarding %s to pid %d", sigName(sig), s.c.pid())
 			s.c.signal(sig)
 		case <-lost:
 			lost = nil
