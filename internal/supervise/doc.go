@@ -17,9 +17,12 @@
 //   - When ownership is lost, the command gets SIGTERM at once, and SIGKILL
 //     Grace later. Run then returns [ExitLost] with the cause.
 //   - Before that, when renewals fail: the supervisor sends SIGTERM once the
-//     deadline is Grace away with no renewal moving it on, and SIGKILL at
-//     the deadline. A successor can own only after the deadline, so its
-//     command starts after that SIGKILL. Grace must be shorter than the TTL less the renewal
+//     deadline is Grace away with no renewal moving it on, and SIGKILL just
+//     before the deadline (10 ms, or a quarter of Grace if that is less, so
+//     that a timer firing late still lands in time). A successor can own
+//     only after the deadline, so its command starts after that SIGKILL.
+//     SIGKILL also goes out by the deadline when ownership is lost earlier
+//     with the deadline still ahead. Grace must be shorter than the TTL less the renewal
 //     interval, which is how close the deadline comes between two renewals
 //     that succeed; by default it is half of that.
 //   - A supervisor that learns of the loss only after the deadline (it was

@@ -68,14 +68,22 @@ func stopAt(deadline time.Time, grace time.Duration) time.Duration {
 	return time.Until(deadline.Add(-grace))
 }
 
+// killMargin is how long before the deadline SIGKILL is due, at most a
+// quarter of Grace: enough for a timer that fires late on a busy machine
+// to still kill the child before a successor can own.
+const killMargin = 10 * time.Millisecond
+
 // killAt returns when a child sent SIGTERM at term gets SIGKILL: Grace
-// later, but no later than the deadline if that is still ahead at term. A
-// supervisor that learns of a loss only after the deadline (it was frozen)
-// cannot meet it any more, and gives the child its Grace.
+// later, but before the deadline (by killMargin) if that is still ahead at
+// term. A supervisor that learns of a loss only after the deadline (it was
+// frozen) cannot meet it any more, and gives the child its Grace.
 func killAt(term time.Time, grace time.Duration, deadline time.Time) time.Time {
 	at := term.Add(grace)
-	if term.Before(deadline) && deadline.Before(at) {
-		return deadline
+	if !term.Before(deadline) {
+		return at
+	}
+	if early := deadline.Add(-min(killMargin, grace/4)); early.Before(at) {
+		return early
 	}
 	return at
 }
