@@ -47,7 +47,11 @@
 //     started the command, not the process, so the command is started and
 //     waited for by a goroutine locked to its thread for the command's whole
 //     life. Only the command itself is killed this way: processes it started
-//     are not, so a shell script should exec its last program.
+//     are not, so a shell script should exec its last program. The kernel
+//     drops the dead supervisor's lock, which lets a successor take over, a
+//     moment before it sends that signal, in the same exit: the successor's
+//     takeover and start of its command take far longer, but nothing orders
+//     the two strictly.
 //   - Windows: the command is put in a job object that kills every process in
 //     it when the supervisor's handle closes, which its death does.
 //   - macOS and the other Unix systems have no such signal: a command whose
