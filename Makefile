@@ -8,7 +8,7 @@ CHAOS_SHORT ?= 20s
 
 BIN         := bin
 
-.PHONY: all build test test-etcd vet lint cover bench bench-etcd chaos chaos-file chaos-etcd explore fuzz demo run etcd run-etcd clean
+.PHONY: all build test test-etcd vet lint cover bench bench-etcd chaos chaos-file chaos-etcd explore fuzz demo demo-run run etcd run-etcd clean
 
 all: build test
 
@@ -24,6 +24,13 @@ build:
 # next, freeze the last past its TTL; prints the timeline.
 demo: build
 	$(BIN)/leasedemo -app $(BIN)/example
+
+# Three supervisors of one shell loop that prints its epoch, as leasehold
+# run does: kill the active supervisor (its child dies with it and the next
+# starts), then stop the next with SIGTERM (forwarded; it exits with its
+# child's status).
+demo-run: build
+	$(BIN)/leasedemo -run
 
 # One copy of the example app; run it in several terminals.
 run: build

@@ -397,6 +397,23 @@ func (o *Owner) Holder() lease.Record {
 // before it; pass it to the resource, which should refuse an older one.
 func (o *Owner) Epoch() uint64 { return o.Holder().Epoch }
 
+// Deadline returns the instant at which this instance's validity as the
+// owner ends unless a renewal moves it on: a TTL after the start of its
+// last successful renewal, on the Owner's monotonic clock, so compare it
+// with time.Now or pass it to time.Until. Check fails from this instant on.
+// Each successful renewal moves it later; nothing moves it earlier.
+//
+// It is the zero Time while this instance has never owned. After loss or
+// Release it is the last tenure's deadline, which no longer moves (after a
+// loss by takeover or cancellation it may still lie ahead: Check fails all
+// the same). A supervisor uses it to stop what it runs before the
+// deadline when renewals fail. Safe for concurrent use.
+func (o *Owner) Deadline() time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.deadline
+}
+
 // Config returns the configuration, with its defaults applied.
 func (o *Owner) Config() Config { return o.cfg }
 

@@ -478,3 +478,36 @@ func TestNewStoreChecksTTL(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Deadline is a TTL after the start of the last successful renewal, zero
+// before owning, and stays where it was after the tenure ends.
+func TestDeadline(t *testing.T) {
+	clk := clock.NewFake(time.Unix(0, 0))
+	t0 := clk.Now()
+	a := renewThenHang(t, clk)
+	if got, want := a.Deadline(), t0.Add(renew+ttl); !got.Equal(want) {
+		t.Fatalf("Deadline after the first renewal = %v, want %v", got, want)
+	}
+	clk.Advance(ttl) // the second renewal hangs; the deadline passes
+	within(t, a.Lost(), "Lost")
+	if got, want := a.Deadline(), t0.Add(renew+ttl); !got.Equal(want) {
+		t.Fatalf("Deadline after loss = %v, want %v", got, want)
+	}
+}
+
+func TestDeadlineBeforeAndAfterOwning(t *testing.T) {
+	cfg := testConfig(t)
+	a := joinT(t, context.Background(), cfg, clock.System)
+	b := joinT(t, context.Background(), cfg, clock.System)
+	if !b.Deadline().IsZero() {
+		t.Fatalf("a follower's Deadline = %v, want zero", b.Deadline())
+	}
+	d := a.Deadline()
+	if left := time.Until(d); left <= 0 || left > ttl {
+		t.Fatalf("the owner's Deadline is %v from now, want within (0, %v]", left, ttl)
+	}
+	a.Release()
+	if after := a.Deadline(); after.Before(d) {
+		t.Fatalf("Deadline after Release = %v, earlier than %v before it", after, d)
+	}
+}

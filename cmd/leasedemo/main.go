@@ -6,6 +6,9 @@
 // past its TTL (SIGSTOP) so that a fourth copy takes over and the frozen
 // one, resumed, finds its ownership lost and exits. It prints a timeline
 // and exits 0 only if every step went as the guarantees say.
+//
+// With -run it shows leasehold run instead (make demo-run): three
+// supervisors of one shell loop, the active one killed, then stopped.
 package main
 
 import (
@@ -23,9 +26,16 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "supervise" {
+		os.Exit(superviseMain(os.Args[2:]))
+	}
 	app := flag.String("app", "", "the example app binary (built from ./examples/app)")
 	ttl := flag.Duration("ttl", time.Second, "lease TTL for the demo")
+	runDemo := flag.Bool("run", false, "show leasehold run failing over instead: three supervisors of a shell loop")
 	flag.Parse()
+	if *runDemo {
+		os.Exit(runMain(*ttl))
+	}
 	if *app == "" {
 		fmt.Fprintln(os.Stderr, "leasedemo: -app is required")
 		os.Exit(2)
