@@ -132,4 +132,15 @@
 // publishes, and when the lease would expire. When the holder goes, the
 // followers read the lease one after another, 2 ms apart in the order
 // they connected, rather than all at once.
+//
+// # Observers
+//
+// [Observe] follows a lease without campaigning: a [FileObserver] reads
+// the record and the sidecar directory, probes the claimants' live locks
+// with a shared lock for a moment as a follower does, and never writes,
+// claims or creates anything. It names the holder's [State] by the rules
+// above (see FileObserver), and polls for changes rather than connecting
+// to the holder's socket, so that it leaves the followers' ranks and the
+// holder's work as they are. [Observer] is the interface other stores
+// implement too.
 package lease
