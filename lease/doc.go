@@ -139,8 +139,7 @@
 // the record and the sidecar directory, probes the claimants' live locks
 // with a shared lock for a moment as a follower does, and never writes,
 // claims or creates anything. It names the holder's [State] by the rules
-// above (see FileObserver), and polls for changes rather than connecting
-// to the holder's socket, so that it leaves the followers' ranks and the
-// holder's work as they are. [Observer] is the interface other stores
-// implement too.
+// above (see FileObserver), and waits for changes on the holder's socket
+// as a follower does, where it counts among the followers' ranks.
+// [Observer] is the interface other stores implement too.
 package lease

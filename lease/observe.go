@@ -113,14 +113,14 @@ type Observer interface {
 	Close() error
 }
 
-// DefaultObserveInterval is how often a FileObserver's Wait reads the
-// lease when ObserveOptions.Interval is 0.
-const DefaultObserveInterval = 250 * time.Millisecond
+// DefaultObserveInterval is how often a FileObserver's Wait reads a lease
+// that no holder holds, when ObserveOptions.Interval is 0.
+const DefaultObserveInterval = time.Second
 
 // ObserveOptions configures Observe.
 type ObserveOptions struct {
-	// Interval is how often Wait reads the lease; 0 means
-	// DefaultObserveInterval.
+	// Interval is how often Wait reads a lease that no holder holds;
+	// 0 means DefaultObserveInterval.
 	Interval time.Duration
 	// Clock is the time source; nil means the system clock.
 	Clock Clock
@@ -155,20 +155,25 @@ type ObserveOptions struct {
 // files of those claimants, as a follower does: that never delays a
 // holder or a candidate, which lock only an epoch no one has claimed.
 //
-// Wait reads the lease every ObserveOptions.Interval: it does not connect
-// to the holder's notification socket, whose connections the holder ranks
-// to stagger the followers' takeovers and writes to at every renewal, so
-// that an Observer changes neither the followers' timing nor the holder's
-// work. A reading is a few small reads of files and a lock probe.
+// While a holder holds its tenure, Wait waits as a follower does: it
+// connects to the holder's notification socket, which sends it every
+// renewal (a renewal restarts its expiry clock without waking Wait) and
+// ends when the holder's process dies or its tenure ends; without a
+// socket, it reads the lease at the follower's poll interval. So an idle
+// Observer costs what an idle follower costs. Its connection counts among
+// the holder's followers' ranks: a follower that connected after it reads
+// the lease 2 ms later when the holder goes (see the package comment),
+// and the holder writes to it at every renewal as to a follower. When no
+// holder holds the lease (free, released, gone), Wait reads the lease
+// every ObserveOptions.Interval instead.
 type FileObserver struct {
 	f        *File // reading only: never opened by Open, never acquires
 	interval time.Duration
 
-	mu      sync.Mutex
-	last    Observation
-	read    bool // Read has given last
-	closed  bool
-	closing chan struct{}
+	mu     sync.Mutex
+	last   Observation
+	read   bool // Read has given last
+	closed bool
 }
 
 var _ Observer = (*FileObserver)(nil)
@@ -193,7 +198,6 @@ func Observe(path string, opts ObserveOptions) (*FileObserver, error) {
 	return &FileObserver{
 		f:        &File{path: path, side: path + ".d", clk: opts.Clock, closing: make(chan struct{})},
 		interval: opts.Interval,
-		closing:  make(chan struct{}),
 	}, nil
 }
 
@@ -218,7 +222,10 @@ func (o *FileObserver) Read(ctx context.Context) (Observation, error) {
 	return obs, nil
 }
 
-// Wait implements Observer.
+// Wait implements Observer. While a holder holds its tenure (StateLive,
+// StateUnrenewed), it waits as a follower's File.Wait does, on the
+// holder's notification socket; otherwise it reads the lease every
+// ObserveOptions.Interval.
 func (o *FileObserver) Wait(ctx context.Context) error {
 	o.mu.Lock()
 	closed, read, last := o.closed, o.read, o.last
@@ -231,15 +238,30 @@ func (o *FileObserver) Wait(ctx context.Context) error {
 	case !read:
 		return nil
 	}
-	t := o.f.clk.NewTimer(o.interval)
-	defer t.Stop()
+	var t Timer
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
 	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-o.closing:
-			return ErrClosed
-		case <-t.C():
+		if last.State == StateLive || last.State == StateUnrenewed {
+			if err := o.f.Wait(ctx); err != nil {
+				return err
+			}
+		} else {
+			if t == nil {
+				t = o.f.clk.NewTimer(o.interval)
+			} else {
+				t.Reset(o.interval)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-o.f.closing:
+				return ErrClosed
+			case <-t.C():
+			}
 		}
 		o.mu.Lock()
 		if o.closed {
@@ -251,24 +273,22 @@ func (o *FileObserver) Wait(ctx context.Context) error {
 		if err != nil || obs.Changed(last) {
 			return nil // the next Read reports it
 		}
-		t.Reset(o.interval)
 	}
 }
 
 // Close implements Observer.
 func (o *FileObserver) Close() error {
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	if !o.closed {
-		o.closed = true
-		close(o.closing)
-	}
-	return nil
+	o.closed = true
+	o.mu.Unlock()
+	return o.f.Close()
 }
 
 // observe reads the lease and decides its state, under o.mu.
 func (o *FileObserver) observe() (Observation, error) {
 	f := o.f
+	f.mu.Lock() // against the reader of the holder's socket
+	defer f.mu.Unlock()
 	s, err := o.snapshot()
 	if err != nil {
 		return Observation{}, err
