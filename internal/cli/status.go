@@ -73,7 +73,9 @@ func newReport(t target, obs lease.Observation, now time.Time) report {
 }
 
 // seconds rounds d to milliseconds, in seconds.
-func seconds(d time.Duration) float64 { return float64(d.Round(time.Millisecond)) / float64(time.Second) }
+func seconds(d time.Duration) float64 {
+	return float64(d.Round(time.Millisecond)) / float64(time.Second)
+}
 
 // status prints the lease once; its exit code says whether a live owner
 // holds it.
