@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -294,7 +295,8 @@ func (o *FileObserver) observe() (Observation, error) {
 		return Observation{}, err
 	}
 	if s.exists && s.recErr != nil {
-		return Observation{}, fmt.Errorf("lease: %s: %w", f.path, s.recErr)
+		why := strings.TrimPrefix(s.recErr.Error(), ErrCorrupt.Error()+": ")
+		return Observation{}, fmt.Errorf("%w in %s: %s", ErrCorrupt, f.path, why)
 	}
 	f.observe(s, f.clk.Now())
 	rec := s.rec

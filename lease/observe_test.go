@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -268,4 +269,52 @@ func TestObserveWait(t *testing.T) {
 	if _, err := o.Read(ctx); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Read after Close: %v, want ErrClosed", err)
 	}
+}
+
+// While the holder renews, a waiting observer sleeps on the holder's
+// socket as a follower does: it reads no file, and Wait does not return;
+// the holder's going wakes it at once, without waiting for a poll.
+func TestObserveWaitSleepsOnTheSocket(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "owner.lease")
+	clk := newClock()
+	la := acquire(t, open(t, path, clk), "a")
+	o := observer(t, path, clk)
+	mustRead(t, o, StateLive)
+	var reads atomic.Int32
+	o.f.hook = func(point string) {
+		if strings.HasPrefix(point, "read:") || strings.HasPrefix(point, "list:") {
+			reads.Add(1)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- o.Wait(ctx) }()
+	waitConnected(t, o.f)
+	for range 5 {
+		if err := la.Renew(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the renewals heard", func() bool {
+		o.f.mu.Lock()
+		defer o.f.mu.Unlock()
+		return o.f.w.got == 5
+	})
+	select {
+	case err := <-done:
+		t.Fatalf("Wait returned on a renewal: %v", err)
+	default:
+	}
+	if n := reads.Load(); n != 0 {
+		t.Fatalf("%d reads of the lease's files while the holder renewed, want none", n)
+	}
+	la.Close() // no clock moves: only the socket can wake Wait
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Wait did not return when the holder went")
+	}
+	mustRead(t, o, StateGone)
 }

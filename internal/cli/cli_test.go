@@ -154,7 +154,7 @@ func TestStatusOnWhatIsNotALease(t *testing.T) {
 	}{
 		{"missing path", []string{"status", missing}, cli.ExitNone, "no lease file at " + missing, ""},
 		{"missing path json", []string{"status", "--json", missing}, cli.ExitNone, "no lease file at", "free"},
-		{"garbage record", []string{"status", garbage}, cli.ExitError, garbage + ": lease: corrupt record", ""},
+		{"garbage record", []string{"status", garbage}, cli.ExitError, "lease: corrupt record in " + garbage + ": ", ""},
 		{"garbage record json", []string{"status", garbage, "--json"}, cli.ExitError, "corrupt record", ""},
 		{"directory", []string{"status", asDir}, cli.ExitError, asDir + " is a directory", ""},
 		{"watch garbage record", []string{"watch", garbage}, cli.ExitError, "corrupt record", ""},
