@@ -78,3 +78,29 @@ func ExampleJoinStore() {
 	fmt.Println(o.Role(), "at epoch", o.Epoch())
 	// Output: owner at epoch 1
 }
+
+// A frontend finds the owner's endpoint without joining the election.
+func ExampleObserve() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	cfg := owner.Config{LeasePath: filepath.Join(dir, "owner.lease"), TTL: 2 * time.Second, Endpoint: "http://127.0.0.1:8080"}
+	o, err := owner.Join(context.Background(), cfg) // the application, elsewhere
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer o.Release()
+
+	obs, err := owner.Observe(owner.Config{LeasePath: cfg.LeasePath})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer obs.Close()
+	got, err := obs.Read(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	if got.State == lease.StateLive {
+		fmt.Println("owner at", got.Record.Meta[owner.EndpointMetaKey], "epoch", got.Record.Epoch)
+	}
+	// Output: owner at http://127.0.0.1:8080 epoch 1
+}
