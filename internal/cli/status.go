@@ -133,7 +133,7 @@ func line(r report) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s", r.Time.Format("15:04:05.000"), r.State)
 	if h := r.Holder; h != nil {
-		fmt.Fprintf(&b, " epoch=%d holder=%s pid=%d host=%s endpoint=%s backend=%s renewed=%sago",
+		fmt.Fprintf(&b, " epoch=%d holder=%s pid=%d host=%s endpoint=%s backend=%s renewed_ago=%s",
 			h.Epoch, h.InstanceID, h.PID, h.Host, or(h.Endpoint, "-"), or(h.Backend, "-"), age(h.RenewedAge))
 	}
 	return b.String()
