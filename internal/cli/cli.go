@@ -36,17 +36,40 @@ type Env struct {
 	Stores map[string]Opener
 }
 
-// A command is a subcommand: its name, a line of help, and its run,
-// which returns the exit code.
+// A command is a subcommand: its name, its synopsis, a line of help, and
+// its run, which is given the arguments after its name and returns the
+// exit code. Adding a subcommand is adding a line to commands.
 type command struct {
 	name, usage, help string
-	run               func(ctx context.Context, env Env, t target, json bool) int
+	run               func(ctx context.Context, env Env, args []string) int
 }
 
 // commands are the subcommands, in the order help lists them.
 var commands = []command{
-	{"status", "status [--json] [--config FILE] [LEASE]", "print the holder of the lease; exit 0 if a live owner holds it, 1 if none does, 2 on an error", status},
-	{"watch", "watch [--json] [--config FILE] [LEASE]", "print the holder now and at every change until interrupted", watch},
+	observing("status", "print the holder of the lease; exit 0 if a live owner holds it, 1 if none does, 2 on an error", status),
+	observing("watch", "print the holder now and at every change until interrupted", watch),
+}
+
+// observing is a command that observes the lease the configuration and
+// its LEASE argument name: run is given the lease and whether --json
+// was set.
+func observing(name, help string, run func(ctx context.Context, env Env, t target, json bool) int) command {
+	c := command{name: name, usage: name + " [--json] [--config FILE] [LEASE]", help: help}
+	c.run = func(ctx context.Context, env Env, args []string) int {
+		t, json, err := parse(c, args, env)
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
+			return ExitError // the flag package said why
+		case err != nil:
+			fmt.Fprintf(env.Stderr, "leasehold %s: %v\n", name, err)
+			return ExitError
+		}
+		defer t.obs.Close()
+		return run(ctx, env, t, json)
+	}
+	return c
 }
 
 // Main runs the command with env and returns its exit code. ctx ends a
@@ -64,19 +87,7 @@ func Main(ctx context.Context, env Env) int {
 	}
 	for _, c := range commands {
 		if c.name == name {
-			t, json, err := parse(c, args, env)
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			if errors.Is(err, errUsage) {
-				return ExitError // the flag package said why
-			}
-			if err != nil {
-				fmt.Fprintf(env.Stderr, "leasehold %s: %v\n", c.name, err)
-				return ExitError
-			}
-			defer t.obs.Close()
-			return c.run(ctx, env, t, json)
+			return c.run(ctx, env, args)
 		}
 	}
 	fmt.Fprintf(env.Stderr, "leasehold: no command %q\n", name)

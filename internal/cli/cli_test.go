@@ -189,7 +189,12 @@ func TestStatusOnWhatIsNotALease(t *testing.T) {
 // The command line: its errors name what is wrong and exit 2.
 func TestCommandLine(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "owner.lease")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "owner.lease")
+	yaml := filepath.Join(dir, "owner.yaml")
+	if err := os.WriteFile(yaml, []byte("owner:\n  lease_path: relative.lease\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name    string
 		environ []string
@@ -199,7 +204,7 @@ func TestCommandLine(t *testing.T) {
 	}{
 		{"no command", nil, nil, cli.ExitError, "Usage:"},
 		{"help", nil, []string{"help"}, 0, ""},
-		{"unknown command", nil, []string{"run"}, cli.ExitError, `no command "run"`},
+		{"unknown command", nil, []string{"frobnicate"}, cli.ExitError, `no command "frobnicate"`},
 		{"unknown flag", nil, []string{"status", "--bogus", path}, cli.ExitError, "-bogus"},
 		{"two leases", nil, []string{"status", path, path + "2"}, cli.ExitError, "one LEASE at most"},
 		{"no lease named", nil, []string{"status"}, cli.ExitError, "name the lease"},
@@ -207,6 +212,8 @@ func TestCommandLine(t *testing.T) {
 		{"bad environment", []string{"OWNER_LEASE_PATH=" + path, "OWNER_TTL=5"}, []string{"status"}, cli.ExitError, "OWNER_TTL"},
 		{"etcd in a file-only build", []string{"OWNER_STORE=etcd", "OWNER_ETCD_ENDPOINTS=127.0.0.1:2379", "OWNER_ETCD_KEY=/k"}, []string{"status"}, cli.ExitError, "etcdlease/cmd/leasehold"},
 		{"environment names the lease", []string{"OWNER_LEASE_PATH=" + path}, []string{"status"}, cli.ExitNone, "no lease file at " + path},
+		{"config file names the lease", nil, []string{"status", "--config", yaml}, cli.ExitNone, "no lease file at " + filepath.Join(dir, "relative.lease")},
+		{"argument over the environment", []string{"OWNER_LEASE_PATH=" + path}, []string{"status", path + ".arg"}, cli.ExitNone, "no lease file at " + path + ".arg"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
