@@ -19,6 +19,7 @@ build:
 	$(GO) build -o $(BIN)/leaseworker ./cmd/leaseworker
 	$(GO) build -o $(BIN)/leasechaos ./cmd/leasechaos
 	$(GO) build -o $(BIN)/leasebench ./cmd/leasebench
+	$(GO) build -o $(BIN)/leasehold ./cmd/leasehold
 
 # Three copies of the example app on one lease: kill the owner, stop the
 # next, freeze the last past its TTL; prints the timeline.

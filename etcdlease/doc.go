@@ -33,6 +33,9 @@
 //     through any member that answers.
 //   - Release and Close revoke the etcd lease, which deletes the key: a
 //     waiting follower takes over at once.
+//   - An [Observer] follows the key without campaigning: a Get and a
+//     TimeToLive of its etcd lease per reading, and the follower's watch
+//     to wait for changes.
 //
 // # The guarantee
 //

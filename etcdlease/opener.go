@@ -22,8 +22,22 @@ import (
 // It dials the endpoints with the configured dial timeout, TLS files and
 // credentials, and returns a Store that owns the connection.
 func Opener(cfg owner.Config, store config.Store) (lease.Store, error) {
+	ccfg, err := clientConfig(store)
+	if err != nil {
+		return nil, err
+	}
+	s, err := Dial(ccfg, store.Etcd.Key, Options{TTL: cfg.TTL})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// clientConfig is the configuration of the client to the etcd that store
+// selects: its endpoints, dial timeout, TLS files and credentials.
+func clientConfig(store config.Store) (clientv3.Config, error) {
 	if store.Kind != config.StoreEtcd {
-		return nil, fmt.Errorf("etcdlease: the configuration selects the %s store, not etcd", store.Kind)
+		return clientv3.Config{}, fmt.Errorf("etcdlease: the configuration selects the %s store, not etcd", store.Kind)
 	}
 	e := store.Etcd
 	ccfg := clientv3.Config{
@@ -35,15 +49,11 @@ func Opener(cfg owner.Config, store config.Store) (lease.Store, error) {
 	if e.CAFile != "" || e.CertFile != "" {
 		t, err := tlsConfig(e)
 		if err != nil {
-			return nil, err
+			return clientv3.Config{}, err
 		}
 		ccfg.TLS = t
 	}
-	s, err := Dial(ccfg, e.Key, Options{TTL: cfg.TTL})
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
+	return ccfg, nil
 }
 
 // tlsConfig reads the TLS files of e: the CA that verifies the servers, and

@@ -135,4 +135,14 @@
 // when the lease would expire. When the holder goes, the
 // followers read the lease one after another, 2 ms apart in the order
 // they connected, rather than all at once.
+//
+// # Observers
+//
+// [Observe] follows a lease without campaigning: a [FileObserver] reads
+// the record and the sidecar directory, probes the claimants' live locks
+// with a shared lock for a moment as a follower does, and never writes,
+// claims or creates anything. It names the holder's [State] by the rules
+// above (see FileObserver), and waits for changes on the holder's socket
+// as a follower does, where it counts among the followers' ranks.
+// [Observer] is the interface other stores implement too.
 package lease

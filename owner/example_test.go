@@ -99,3 +99,29 @@ func ExampleOwner_Stats() {
 	// lease ends within the TTL: true
 	// lost: false
 }
+
+// A frontend finds the owner's endpoint without joining the election.
+func ExampleObserve() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	cfg := owner.Config{LeasePath: filepath.Join(dir, "owner.lease"), TTL: 2 * time.Second, Endpoint: "http://127.0.0.1:8080"}
+	o, err := owner.Join(context.Background(), cfg) // the application, elsewhere
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer o.Release()
+
+	obs, err := owner.Observe(owner.Config{LeasePath: cfg.LeasePath})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer obs.Close()
+	got, err := obs.Read(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	if got.State == lease.StateLive {
+		fmt.Println("owner at", got.Record.Meta[owner.EndpointMetaKey], "epoch", got.Record.Epoch)
+	}
+	// Output: owner at http://127.0.0.1:8080 epoch 1
+}
