@@ -31,7 +31,7 @@ demo: build
 # starts), then stop the next with SIGTERM (forwarded; it exits with its
 # child's status).
 demo-run: build
-	$(BIN)/leasedemo -run
+	$(BIN)/leasedemo -run -leasehold $(BIN)/leasehold
 
 # One copy of the example app; run it in several terminals.
 run: build

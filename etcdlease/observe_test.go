@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -44,7 +45,7 @@ func TestCommandOnEtcd(t *testing.T) {
 		"OWNER_STORE=etcd", "OWNER_ETCD_ENDPOINTS=" + strings.Join(c.endpoints(), ","),
 		"OWNER_ETCD_KEY=" + key, "OWNER_TTL=" + procTTL.String(),
 	}
-	stores := map[string]cli.Opener{config.StoreEtcd: etcdlease.ObserverOpener}
+	stores := map[string]cli.Store{config.StoreEtcd: {Observe: etcdlease.ObserverOpener, Open: etcdlease.Opener}}
 	run := func(ctx context.Context, out io.Writer, args ...string) (int, string) {
 		var errb bytes.Buffer
 		code := cli.Main(ctx, cli.Env{Args: args, Stdout: out, Stderr: &errb, Environ: environ, Stores: stores})
@@ -118,4 +119,49 @@ func TestCommandOnEtcd(t *testing.T) {
 	case <-time.After(patience):
 		t.Fatal("watch did not end with its context")
 	}
+}
+
+// leasehold run, with the etcd store, campaigns on the key and runs its
+// command once it owns it, naming the lease etcd:KEY, and exits with the
+// command's code, the key released.
+func TestRunOnEtcd(t *testing.T) {
+	c := startCluster(t, 1, nil)
+	const runKey = "/leasehold/run"
+	environ := []string{
+		"OWNER_STORE=etcd", "OWNER_ETCD_ENDPOINTS=" + strings.Join(c.endpoints(), ","),
+		"OWNER_ETCD_KEY=" + runKey, "OWNER_TTL=" + procTTL.String(),
+	}
+	// The child writes its output from a goroutine of os/exec, and run
+	// its messages from its own: the log is locked.
+	var errb lockedBuffer
+	code := cli.Main(ctxT(t), cli.Env{
+		Args:   []string{"run", "--", "sh", "-c", `test "$LEASEHOLD_LEASE" = "etcd:` + runKey + `" && test "$LEASEHOLD_EPOCH" -gt 0 && exit 7`},
+		Stdout: io.Discard, Stderr: &errb, Environ: environ,
+		Stores: map[string]cli.Store{config.StoreEtcd: {Observe: etcdlease.ObserverOpener, Open: etcdlease.Opener}},
+	})
+	if code != 7 {
+		t.Fatalf("leasehold run: exit %d, want the command's 7\n%s", code, errb.String())
+	}
+	g, err := c.client(t, c.endpoints(), nil).Get(ctxT(t), runKey)
+	if err != nil || len(g.Kvs) != 0 {
+		t.Fatalf("the key after run: %v, %v; want it released", g, err)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer for writers in several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -26,15 +26,17 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "supervise" {
-		os.Exit(superviseMain(os.Args[2:]))
-	}
 	app := flag.String("app", "", "the example app binary (built from ./examples/app)")
 	ttl := flag.Duration("ttl", time.Second, "lease TTL for the demo")
 	runDemo := flag.Bool("run", false, "show leasehold run failing over instead: three supervisors of a shell loop")
+	leasehold := flag.String("leasehold", "", "the leasehold binary (built from ./cmd/leasehold), for -run")
 	flag.Parse()
 	if *runDemo {
-		os.Exit(runMain(*ttl))
+		if *leasehold == "" {
+			fmt.Fprintln(os.Stderr, "leasedemo: -run needs -leasehold")
+			os.Exit(2)
+		}
+		os.Exit(runMain(*leasehold, *ttl))
 	}
 	if *app == "" {
 		fmt.Fprintln(os.Stderr, "leasedemo: -app is required")

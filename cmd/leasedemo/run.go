@@ -4,9 +4,7 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,49 +15,16 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/leasehold/leasehold/internal/supervise"
-	"github.com/leasehold/leasehold/owner"
 )
-
-// superviseMain is `leasedemo supervise -lease P -ttl D -- CMD ARGS...`:
-// what `leasehold run` does, on a file lease, for the demo.
-func superviseMain(args []string) int {
-	fs := flag.NewFlagSet("supervise", flag.ContinueOnError)
-	path := fs.String("lease", "", "the lease file")
-	ttl := fs.Duration("ttl", time.Second, "lease TTL")
-	grace := fs.Duration("grace", 0, "time between SIGTERM and SIGKILL (default: half of TTL less the renewal interval)")
-	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
-		fmt.Fprintln(os.Stderr, "usage: leasedemo supervise -lease PATH [-ttl D] [-grace D] -- CMD ARGS...")
-		return 2
-	}
-	cfg := owner.Config{LeasePath: *path, TTL: *ttl}
-	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "run: "+format+"\n", args...) }
-	code, err := supervise.Run(context.Background(), supervise.Options{
-		Join:    func(ctx context.Context) (*owner.Owner, error) { return owner.Join(ctx, cfg) },
-		Lease:   *path,
-		Grace:   *grace,
-		Command: fs.Arg(0),
-		Args:    fs.Args()[1:],
-		Stdin:   os.Stdin,
-		Stdout:  os.Stdout,
-		Stderr:  os.Stderr,
-		Logf:    logf,
-	})
-	if err != nil {
-		logf("%v", err)
-	}
-	return code
-}
 
 // loop is the supervised command: a shell loop that prints its epoch.
 const loop = `echo "child pid=$$ epoch=$LEASEHOLD_EPOCH started"; while :; do echo "child pid=$$ epoch=$LEASEHOLD_EPOCH working"; sleep 0.25; done`
 
 // runDemo holds the supervisors of the run demonstration.
 type runDemo struct {
-	self, lease string
-	ttl         time.Duration
-	start       time.Time
+	leasehold, lease string
+	ttl              time.Duration
+	start            time.Time
 
 	mu     sync.Mutex
 	sups   []*supervisor
@@ -81,19 +46,14 @@ type childStart struct {
 	at    time.Time
 }
 
-func runMain(ttl time.Duration) int {
-	self, err := os.Executable()
-	if err != nil {
-		fmt.Println("DEMO FAILED:", err)
-		return 1
-	}
+func runMain(leasehold string, ttl time.Duration) int {
 	dir, err := os.MkdirTemp("", "leasedemo-run")
 	if err != nil {
 		fmt.Println("DEMO FAILED:", err)
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	d := &runDemo{self: self, lease: filepath.Join(dir, "owner.lease"), ttl: ttl, start: time.Now(), grew: make(chan struct{})}
+	d := &runDemo{leasehold: leasehold, lease: filepath.Join(dir, "owner.lease"), ttl: ttl, start: time.Now(), grew: make(chan struct{})}
 	err = d.run()
 	d.stopAll()
 	if err != nil {
@@ -109,7 +69,8 @@ func (d *runDemo) say(format string, args ...any) {
 }
 
 func (d *runDemo) launch(name string) error {
-	cmd := exec.Command(d.self, "supervise", "-lease", d.lease, "-ttl", d.ttl.String(), "--", "sh", "-c", loop)
+	cmd := exec.Command(d.leasehold, "run", "--lease", d.lease, "--", "sh", "-c", loop)
+	cmd.Env = append(os.Environ(), "OWNER_TTL="+d.ttl.String())
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err

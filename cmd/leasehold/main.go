@@ -1,9 +1,10 @@
 // Command leasehold reports the holder of a lease of
 // github.com/leasehold/leasehold and follows it, without campaigning for
-// it, on the file store:
+// it, and runs a command while it owns the lease, on the file store:
 //
 //	leasehold status [--json] [--config FILE] [LEASE_PATH]
 //	leasehold watch  [--json] [--config FILE] [LEASE_PATH]
+//	leasehold run [--grace D] [--config FILE] [--lease LEASE_PATH] -- CMD [ARGS...]
 //
 // The build of github.com/leasehold/leasehold/etcdlease/cmd/leasehold
 // opens etcd too. See package internal/cli for the output, its JSON
@@ -21,7 +22,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, cli.Env{Args: os.Args[1:], Stdout: os.Stdout, Stderr: os.Stderr, Environ: os.Environ()})
+	code := cli.Main(ctx, cli.Env{Args: os.Args[1:], Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Environ: os.Environ()})
 	stop()
 	os.Exit(code)
 }

@@ -22,18 +22,25 @@ const (
 	ExitError = 2 // a bad command line or configuration, or a lease that cannot be read
 )
 
-// Opener opens an Observer of the lease a configuration selects, for a
-// store other than the file store, which is built in.
-type Opener func(cfg owner.Config, store config.Store) (lease.Observer, error)
+// A Store is how the command opens a store other than the file store,
+// which is built in, for the lease a configuration selects.
+type Store struct {
+	// Observe opens an Observer of the lease, for status and watch.
+	Observe func(cfg owner.Config, store config.Store) (lease.Observer, error)
+	// Open opens a Store of the lease, through which run campaigns: an
+	// ownerfx.StoreOpener.
+	Open func(cfg owner.Config, store config.Store) (lease.Store, error)
+}
 
 // Env is what a run of the command is given.
 type Env struct {
 	Args           []string // after the command's name
+	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Environ        []string // as os.Environ returns it
 	// Stores opens the stores other than the file store, by kind
 	// (config.StoreEtcd).
-	Stores map[string]Opener
+	Stores map[string]Store
 }
 
 // A command is a subcommand: its name, its synopsis, a line of help, and
@@ -48,6 +55,7 @@ type command struct {
 var commands = []command{
 	observing("status", "print the holder of the lease; exit 0 if a live owner holds it, 1 if none does, 2 on an error", status),
 	observing("watch", "print the holder now and at every change until interrupted", watch),
+	{name: "run", usage: "run [--grace D] [--config FILE] [--lease LEASE] [--] CMD [ARGS...]", help: runHelp, run: run},
 }
 
 // observing is a command that observes the lease the configuration and
@@ -96,7 +104,7 @@ func Main(ctx context.Context, env Env) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "leasehold follows a lease of github.com/leasehold/leasehold without campaigning for it.")
+	fmt.Fprintln(w, "leasehold follows a lease of github.com/leasehold/leasehold, or runs a command while it owns it.")
 	fmt.Fprintln(w, "\nUsage:")
 	for _, c := range commands {
 		fmt.Fprintf(w, "  leasehold %s\n      %s\n", c.usage, c.help)
@@ -104,7 +112,8 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "  leasehold help")
 	fmt.Fprintln(w, "\nThe lease is the one the configuration names: --config FILE (YAML or .env), then the")
 	fmt.Fprintln(w, "OWNER_* environment (OWNER_LEASE_PATH, OWNER_STORE, OWNER_ETCD_*). LEASE replaces its")
-	fmt.Fprintln(w, "lease path, or its key for etcd. Exit codes: 0 live owner, 1 none, 2 error.")
+	fmt.Fprintln(w, "lease path, or its key for etcd. Exit codes of status and watch: 0 live owner, 1 none,")
+	fmt.Fprintln(w, "2 error; of run: CMD's, 3 ownership lost, 125 to 127 run failed (see leasehold run -h).")
 }
 
 // errUsage is a bad command line, which the flag package has reported.
@@ -149,26 +158,44 @@ func parse(c command, args []string, env Env) (target, bool, error) {
 	return t, *asJSON, err
 }
 
-// open loads the configuration and opens the Observer of its lease.
-func open(file string, pos []string, env Env) (target, error) {
+// load loads the configuration, with the lease LEASE names if given.
+func load(file string, pos []string, env Env) (owner.Config, config.Store, error) {
 	if env.Environ == nil {
 		env.Environ = os.Environ()
 	}
 	if file == "" && len(pos) == 0 && !named(env.Environ) {
-		return target{}, errors.New("name the lease: give LEASE (its path), --config FILE, or OWNER_LEASE_PATH (OWNER_STORE=etcd with OWNER_ETCD_* for etcd)")
+		return owner.Config{}, config.Store{}, errors.New("name the lease: give LEASE (its path), --config FILE, or OWNER_LEASE_PATH (OWNER_STORE=etcd with OWNER_ETCD_* for etcd)")
 	}
 	cfg, store, _, err := config.LoadStore(config.Options{File: file, Environ: env.Environ, App: "leasehold"})
 	if err != nil {
-		return target{}, err
+		return owner.Config{}, config.Store{}, err
 	}
 	if len(pos) == 1 {
 		if store.Kind == config.StoreFile {
 			if cfg.LeasePath, err = filepath.Abs(pos[0]); err != nil {
-				return target{}, fmt.Errorf("lease path %s: %w", pos[0], err)
+				return owner.Config{}, config.Store{}, fmt.Errorf("lease path %s: %w", pos[0], err)
 			}
 		} else {
 			store.Etcd.Key = pos[0]
 		}
+	}
+	return cfg, store, nil
+}
+
+// store returns how to open the store kind, which is not the file store.
+func (env Env) store(kind string) (Store, error) {
+	s, ok := env.Stores[kind]
+	if !ok {
+		return Store{}, fmt.Errorf("the configuration selects the %s store, which this build does not open: install github.com/leasehold/leasehold/%slease/cmd/leasehold", kind, kind)
+	}
+	return s, nil
+}
+
+// open loads the configuration and opens the Observer of its lease.
+func open(file string, pos []string, env Env) (target, error) {
+	cfg, store, err := load(file, pos, env)
+	if err != nil {
+		return target{}, err
 	}
 	if store.Kind == config.StoreFile {
 		o, err := lease.Observe(cfg.LeasePath, lease.ObserveOptions{})
@@ -177,11 +204,11 @@ func open(file string, pos []string, env Env) (target, error) {
 		}
 		return target{name: cfg.LeasePath, store: store.Kind, path: cfg.LeasePath, obs: o}, nil
 	}
-	opener := env.Stores[store.Kind]
-	if opener == nil {
-		return target{}, fmt.Errorf("the configuration selects the %s store, which this build does not open: install github.com/leasehold/leasehold/%slease/cmd/leasehold", store.Kind, store.Kind)
+	s, err := env.store(store.Kind)
+	if err != nil {
+		return target{}, err
 	}
-	o, err := opener(cfg, store)
+	o, err := s.Observe(cfg, store)
 	if err != nil {
 		return target{}, fmt.Errorf("open the %s store, key %s: %w", store.Kind, store.Etcd.Key, err)
 	}

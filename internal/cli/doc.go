@@ -1,10 +1,12 @@
 // Package cli is the command leasehold: it reports the holder of a lease
-// and follows it, without ever campaigning for it, on every store of the
-// build that runs it. cmd/leasehold runs it with the file store;
-// etcdlease/cmd/leasehold adds the etcd store.
+// and follows it, without ever campaigning for it, and runs a command
+// while it owns the lease, on every store of the build that runs it.
+// cmd/leasehold runs it with the file store; etcdlease/cmd/leasehold adds
+// the etcd store.
 //
 //	leasehold status [--json] [--config FILE] [LEASE]
 //	leasehold watch  [--json] [--config FILE] [LEASE]
+//	leasehold run [--grace D] [--config FILE] [--lease LEASE] [--] CMD [ARGS...]
 //	leasehold help
 //
 // The lease is the one the configuration names, as for the library
@@ -50,4 +52,11 @@
 //
 // Times are RFC 3339 with nanoseconds; ages are seconds before the
 // reading. Fields may be added; none is removed or changes meaning.
+//
+// run is package supervise on the lease named as above (--lease instead of
+// LEASE, which would be taken for CMD): it joins the election, runs CMD
+// once it owns the lease, with LEASEHOLD_EPOCH, LEASEHOLD_LEASE (the path,
+// or etcd:KEY) and LEASEHOLD_INSTANCE_ID in its environment, and exits
+// with CMD's status, 3 if ownership was lost, or 125 to 127, 129, 130 or
+// 143 as package supervise says.
 package cli
