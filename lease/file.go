@@ -258,9 +258,10 @@ func (s snapshot) holder() Record {
 	return s.rec
 }
 
-func (f *File) read() (snapshot, error) {
+// readRecord returns a snapshot of the record alone: absent, unreadable
+// (recErr), or decoded.
+func (f *File) readRecord() (snapshot, error) {
 	var s snapshot
-	f.at("read:record")
 	raw, err := readFile(f.path)
 	switch {
 	case err == nil:
@@ -270,6 +271,15 @@ func (f *File) read() (snapshot, error) {
 		s.recErr = err
 	default:
 		return s, fmt.Errorf("lease: read record: %w", err)
+	}
+	return s, nil
+}
+
+func (f *File) read() (snapshot, error) {
+	f.at("read:record")
+	s, err := f.readRecord()
+	if err != nil {
+		return s, err
 	}
 	if s.listing, err = f.list(); err != nil {
 		return s, err

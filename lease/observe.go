@@ -355,18 +355,7 @@ func (o *FileObserver) snapshot() (snapshot, error) {
 	side, err := os.Lstat(f.side)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		var s snapshot
-		raw, err := readFile(f.path)
-		switch {
-		case err == nil:
-			s.raw, s.exists = raw, true
-			s.rec, s.recErr = DecodeRecord(raw)
-		case errors.Is(err, fs.ErrNotExist):
-			s.recErr = err
-		default:
-			return s, fmt.Errorf("lease: read record: %w", err)
-		}
-		return s, nil
+		return f.readRecord()
 	case err != nil:
 		return snapshot{}, fmt.Errorf("lease: %w", err)
 	case !side.IsDir():

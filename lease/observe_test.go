@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/leasehold/leasehold/internal/dirtree"
 )
 
 func observer(t *testing.T, path string, clk Clock) *FileObserver {
@@ -38,26 +40,7 @@ func mustRead(t *testing.T, o *FileObserver, want State) Observation {
 // modification time, to show that nothing was written.
 func tree(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	m := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		v := fi.Mode().String() + " " + fi.ModTime().String()
-		if fi.Mode().IsRegular() {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			v += " " + string(b)
-		}
-		m[p] = v
-		return nil
-	})
+	m, err := dirtree.Read(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,15 +49,8 @@ func tree(t *testing.T, dir string) map[string]string {
 
 func sameTree(t *testing.T, before, after map[string]string) {
 	t.Helper()
-	for p, v := range before {
-		if after[p] != v {
-			t.Errorf("%s changed: %q -> %q", p, v, after[p])
-		}
-	}
-	for p := range after {
-		if _, ok := before[p]; !ok {
-			t.Errorf("%s was created", p)
-		}
+	for _, d := range dirtree.Diff(before, after) {
+		t.Error(d)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/leasehold/leasehold/internal/cli"
+	"github.com/leasehold/leasehold/internal/dirtree"
 )
 
 // run runs the command as a process of its own, as a user would, with
@@ -47,22 +48,7 @@ func cleanEnv() []string {
 // the command changed nothing.
 func snapshot(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	m := map[string]string{}
-	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		v := fi.Mode().String() + " " + fi.ModTime().String()
-		if fi.Mode().IsRegular() {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			v += " " + string(b)
-		}
-		m[p] = v
-		return nil
-	})
+	m, err := dirtree.Read(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,16 +157,8 @@ func TestStatusOnWhatIsNotALease(t *testing.T) {
 					t.Fatalf("report %+v, want %s, no holder, lease %s", r, tc.state, missing)
 				}
 			}
-			after := snapshot(t, dir)
-			for p, v := range before {
-				if after[p] != v {
-					t.Errorf("%s changed", p)
-				}
-			}
-			for p := range after {
-				if _, ok := before[p]; !ok {
-					t.Errorf("%s was created", p)
-				}
+			for _, d := range dirtree.Diff(before, snapshot(t, dir)) {
+				t.Error(d)
 			}
 		})
 	}
