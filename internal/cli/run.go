@@ -18,7 +18,7 @@ const runHelp = "wait until this process owns the lease, run CMD while it does, 
 func run(ctx context.Context, env Env, args []string) int {
 	fs := flag.NewFlagSet("leasehold run", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	grace := fs.Duration("grace", 0, "how long CMD has between SIGTERM and SIGKILL when it must stop; shorter than the TTL less the renewal interval (default half of that)")
+	grace := fs.Duration("grace", 0, "how long CMD has between SIGTERM and SIGKILL when it must stop; at most half of the TTL less the renewal interval, the default")
 	file := fs.String("config", "", "configuration `FILE` (.yaml, .yml or .env)")
 	name := fs.String("lease", "", "the lease: its `path`, or its key for etcd; replaces the configuration's")
 	fs.Usage = func() {

@@ -22,9 +22,12 @@
 //     that a timer firing late still lands in time). A successor can own
 //     only after the deadline, so its command starts after that SIGKILL.
 //     SIGKILL also goes out by the deadline when ownership is lost earlier
-//     with the deadline still ahead. Grace must be shorter than the TTL less the renewal
-//     interval, which is how close the deadline comes between two renewals
-//     that succeed; by default it is half of that.
+//     with the deadline still ahead. Between two renewals that succeed, the
+//     deadline comes as close as the TTL less the renewal interval, less
+//     the time the renewals take and how late their timer fires (the
+//     deadline counts from a renewal's start, the interval from its end):
+//     Grace must be at most half of the TTL less the renewal interval, the
+//     default, so that the other half absorbs those.
 //   - A supervisor that learns of the loss only after the deadline (it was
 //     frozen, see below) cannot keep the rule any more: it still sends
 //     SIGTERM first and SIGKILL Grace later.

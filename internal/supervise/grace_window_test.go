@@ -52,7 +52,7 @@ func (l slowLease) Renew(ctx context.Context) error {
 func TestGraceRunAcceptsNeverStopsChildWhileRenewalsSucceed(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.TTL, cfg.RenewInterval = 300*time.Millisecond, 100*time.Millisecond
-	grace := cfg.TTL - cfg.RenewInterval - time.Millisecond // accepted: shorter than the window
+	grace := (cfg.TTL - cfg.RenewInterval) / 2 // the longest accepted
 	t.Setenv(envEvents, t.TempDir()+"/events")
 	t.Setenv(envChild, "term:6")
 	stop := errors.New("test over")
@@ -69,12 +69,23 @@ func TestGraceRunAcceptsNeverStopsChildWhileRenewalsSucceed(t *testing.T) {
 	}
 	code, err := supervise.Run(ctx, opt)
 	switch {
-	case code == supervise.ExitFailed && err != nil && strings.Contains(err.Error(), "grace"):
-		// Refused up front: also a fix.
 	case code == supervise.ExitLost:
 		t.Fatalf("Run = %d, %v: the child was stopped although every renewal succeeded (grace %v accepted for TTL %v, renew interval %v)",
 			code, err, grace, cfg.TTL, cfg.RenewInterval)
 	case code != 6 || !errors.Is(err, stop):
 		t.Fatalf("Run = %d, %v; want 6 and the test's cause", code, err)
+	}
+}
+
+// A grace longer than half of the TTL less the renewal interval is refused
+// before anything runs: with it, the deadline would come within the grace
+// between two renewals that succeed.
+func TestGraceLongerThanHalfTheWindowRefused(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.TTL, cfg.RenewInterval = 300*time.Millisecond, 100*time.Millisecond
+	opt := childOptions(cfg, 101*time.Millisecond, t.Logf)
+	code, err := supervise.Run(context.Background(), opt)
+	if code != supervise.ExitFailed || err == nil || !strings.Contains(err.Error(), "grace 101ms must be at most half") {
+		t.Fatalf("Run with grace 101ms, TTL 300ms, renewal 100ms = %d, %v; want ExitFailed naming the grace", code, err)
 	}
 }

@@ -42,7 +42,7 @@ func TestSigkillBeforeDeadlineOnBusyMachine(t *testing.T) {
 			o      *owner.Owner
 			killed time.Time
 		)
-		opt := childOptions(cfg, 200*time.Millisecond, func(format string, args ...any) {
+		opt := childOptions(cfg, 150*time.Millisecond, func(format string, args ...any) {
 			if strings.Contains(format, "SIGKILL") && strings.Contains(format, "still running") {
 				mu.Lock()
 				killed = time.Now()

@@ -27,7 +27,7 @@ import (
 const (
 	procTTL   = 400 * time.Millisecond
 	procRenew = 100 * time.Millisecond
-	procGrace = 200 * time.Millisecond
+	procGrace = 150 * time.Millisecond
 	procLimit = 20 * time.Second
 )
 
@@ -380,7 +380,7 @@ func TestRenewalsFailChildKilledByDeadline(t *testing.T) {
 	const (
 		ttl   = time.Second
 		renew = 100 * time.Millisecond
-		grace = 600 * time.Millisecond
+		grace = 450 * time.Millisecond
 	)
 	l := newLab(t)
 	a := l.start("ignore", envFaulty+"=1", envTTL+"="+ttl.String(), envRenew+"="+renew.String(), envGrace+"="+grace.String())

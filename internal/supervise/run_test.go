@@ -34,7 +34,7 @@ func TestRunRefuses(t *testing.T) {
 		error string
 	}{
 		{"no command", func(o *supervise.Options) { o.Command = "" }, supervise.ExitFailed, "Command are required"},
-		{"grace beyond the renewal window", func(o *supervise.Options) { o.Grace = 1500 * time.Millisecond }, supervise.ExitFailed, "shorter than the TTL"},
+		{"grace beyond the renewal window", func(o *supervise.Options) { o.Grace = 1500 * time.Millisecond }, supervise.ExitFailed, "must be at most half of the TTL"},
 		{"negative grace", func(o *supervise.Options) { o.Grace = -time.Second }, supervise.ExitFailed, "negative"},
 		{"command not found", func(o *supervise.Options) { o.Command = "leasehold-no-such-command" }, supervise.ExitNotFound, "executable file not found"},
 		{"missing path", func(o *supervise.Options) { o.Command = "/nonexistent/cmd" }, supervise.ExitNotFound, "no such file"},

@@ -52,9 +52,9 @@ type Options struct {
 	// path, or etcd:<key>.
 	Lease string
 	// Grace is how long the child has between SIGTERM and SIGKILL when
-	// the supervisor stops it. It must be shorter than the TTL less the
-	// renewal interval, the least time left before the deadline just
-	// before a renewal; zero means half of that.
+	// the supervisor stops it. It must be at most half of the TTL less
+	// the renewal interval (the least time left before the deadline just
+	// before a renewal, if renewals took no time); zero means that half.
 	Grace time.Duration
 	// Command and Args are the child's program, looked up in PATH as
 	// os/exec does, and its arguments.
@@ -88,9 +88,9 @@ func (o *Options) grace(cfg owner.Config) (time.Duration, error) {
 		return 0, fmt.Errorf("supervise: grace %v is negative", o.Grace)
 	case o.Grace == 0:
 		return window / 2, nil
-	case o.Grace >= window:
-		return 0, fmt.Errorf("supervise: grace %v must be shorter than the TTL %v less the renewal interval %v (%v)",
-			o.Grace, cfg.TTL, cfg.RenewInterval, window)
+	case o.Grace > window/2:
+		return 0, fmt.Errorf("supervise: grace %v must be at most half of the TTL %v less the renewal interval %v (%v): the rest is for renewals to take and their timers to fire late",
+			o.Grace, cfg.TTL, cfg.RenewInterval, window/2)
 	}
 	return o.Grace, nil
 }
