@@ -143,6 +143,7 @@
 // with a shared lock for a moment as a follower does, and never writes,
 // claims or creates anything. It names the holder's [State] by the rules
 // above (see FileObserver), and waits for changes on the holder's socket
-// as a follower does, where it counts among the followers' ranks.
+// as a follower does; it tells the holder it is an observer, and is
+// ranked after every follower, so it delays no takeover.
 // [Observer] is the interface other stores implement too.
 package lease

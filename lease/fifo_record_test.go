@@ -22,7 +22,7 @@ import (
 // follower hangs inside TryAcquire with its File's mutex held, so when
 // the holder goes no one takes over, ever. (Open checks that the record
 // is a regular file, but only once.)
-func TestRecordReplacedByFIFODoesNotHangFollower(t *testing.T) {
+func TestRecordReplacedByFIFOIsDamage(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "owner.lease")
 	a, b := open(t, path, clock.System), open(t, path, clock.System)
 	la := acquire(t, a, "a")
@@ -44,9 +44,15 @@ func TestRecordReplacedByFIFODoesNotHangFollower(t *testing.T) {
 		done <- err
 	}()
 	select {
-	case <-done:
-		// It returned: an error about the record, ErrHeld or the lease
-		// are all better than hanging; the next attempts go on.
+	case err := <-done:
+		// The FIFO is damage, as a garbage record is: b takes over, and
+		// its record replaces it.
+		if err != nil {
+			t.Fatalf("b's TryAcquire with the holder gone and a FIFO in the record's place: %v", err)
+		}
+		if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() {
+			t.Fatalf("the record after b's takeover: %v, %v", fi, err)
+		}
 	case <-time.After(2 * time.Second):
 		// Unblock the reader, so that the test binary can end.
 		if w, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {

@@ -59,6 +59,8 @@ type File struct {
 	seenExists  bool
 	seenAt      time.Time
 	seenTop     uint64   // the latest epoch taken then
+	seenClaim   uint64   // the latest epoch claimed and not withdrawn then
+	observer    bool     // an Observer's: it tells the holder so, and is ranked last
 	seenBeats   []byte   // the claimants' beats then; see snapshot.beats
 	seenBeatsOf []uint64 // and whose they were
 	seenSeq     uint64   // the count in the beat of the latest of them that was published
@@ -258,6 +260,10 @@ func (s snapshot) holder() Record {
 	return s.rec
 }
 
+// errNotRegular is the error of reading something other than a regular
+// file in the place of one of the lease's files.
+var errNotRegular = errors.New("not a regular file")
+
 // readRecord returns a snapshot of the record alone: absent, unreadable
 // (recErr), or decoded.
 func (f *File) readRecord() (snapshot, error) {
@@ -269,6 +275,10 @@ func (f *File) readRecord() (snapshot, error) {
 		s.rec, s.recErr = DecodeRecord(raw)
 	case errors.Is(err, fs.ErrNotExist):
 		s.recErr = err
+	case errors.Is(err, errNotRegular):
+		// Something else in the record's place: damage, as a garbage
+		// record is, which the next rename replaces.
+		s.exists, s.recErr = true, err
 	default:
 		return s, fmt.Errorf("lease: read record: %w", err)
 	}
@@ -334,6 +344,7 @@ func appendBeat(b []byte, n uint64, beat []byte) []byte {
 func (f *File) observe(s snapshot, now time.Time) {
 	if !f.seenOnce || !f.unchanged(s) {
 		f.seen, f.seenExists, f.seenTop, f.seenAt, f.seenOnce = s.raw, s.exists, s.top(), now, true
+		f.seenClaim = s.topClaim()
 		f.seenBeats, f.seenBeatsOf, f.seenSeq = s.beats, s.beatsOf, s.fromSeq
 		f.seenRecOf = s.holder().Epoch
 		f.suspect = 0
@@ -666,11 +677,11 @@ func (f *File) claim(epoch, read uint64, live *liveLock, c Candidate, expired bo
 	}
 	if expired {
 		f.at("read:record")
-		raw, err := readFile(f.path)
-		exists := err == nil
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("lease: read record: %w", err)
+		rs, err := f.readRecord()
+		if err != nil {
+			return nil, err
 		}
+		raw, exists := rs.raw, rs.exists
 		if exists != f.seenExists || !bytes.Equal(raw, f.seen) || !bytes.Equal(f.beatsOf(f.seenBeatsOf), f.seenBeats) {
 			// The holder renewed after all. Withdraw the claim, so that
 			// its next renewal does not take the claim for a successor.

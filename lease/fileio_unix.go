@@ -65,13 +65,23 @@ func (f *rawFile) Close() error {
 
 // readFile returns the content of path.
 func readFile(path string) ([]byte, error) {
+	// Non-blocking, so that a FIFO put in a file's place (by anyone who
+	// may write in the directory) cannot hold the reader; the file is
+	// read only if it is a regular one.
 	fd, err := ignoringEINTR(func() (int, error) {
-		return syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		return syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0)
 	})
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: errNotRegular}
+	}
 	b := make([]byte, 0, 1024)
 	for {
 		if len(b) == cap(b) {

@@ -22,8 +22,9 @@ type State int
 // holder that may still be the owner; in every other state a follower may
 // take the lease over (at once, or by expiry for StateUnrenewed).
 const (
-	// StateFree: nothing holds the lease. No epoch was ever claimed: no
-	// lease file at all, or one left without its sidecar directory.
+	// StateFree: nothing holds the lease. No epoch was ever claimed (no
+	// lease file at all, or one left without its sidecar directory), or
+	// the first claimant has not yet published its tenure.
 	StateFree State = iota + 1
 	// StateLive: the holder still holds its tenure (its process is alive
 	// and has neither released nor closed it) and has renewed within its
@@ -75,7 +76,9 @@ type Observation struct {
 	// and StateGone, the zero Record for StateFree when there is none.
 	Record Record
 	// Renewed is when the holder last renewed, as well as the store can
-	// tell (see the Observer's doc); the zero time without a holder.
+	// tell (see the Observer's doc); the zero time without a holder, or
+	// when the file store's record is missing (the holder's claim does not
+	// tell its renewals).
 	Renewed time.Time
 	// Remaining is how long the holder's tenure has left before a
 	// follower may take it over by expiry, as of the reading; 0 unless
@@ -132,7 +135,9 @@ type ObserveOptions struct {
 // It reads the lease's files and decides the State by the rules a
 // follower's TryAcquire takes over by (see the package comment):
 //
-//   - StateFree: no epoch was ever claimed.
+//   - StateFree: no epoch was ever claimed, or none was ever published
+//     and there is no record: the first candidate is acquiring, and no one
+//     can pass Check yet.
 //   - StateReleased: the record is released, and no epoch was claimed
 //     after its own.
 //   - StateGone: the live lock of every claimant from the latest that
@@ -161,10 +166,11 @@ type ObserveOptions struct {
 // renewal (a renewal restarts its expiry clock without waking Wait) and
 // ends when the holder's process dies or its tenure ends; without a
 // socket, it reads the lease at the follower's poll interval. So an idle
-// Observer costs what an idle follower costs. Its connection counts among
-// the holder's followers' ranks: a follower that connected after it reads
-// the lease 2 ms later when the holder goes (see the package comment),
-// and the holder writes to it at every renewal as to a follower. When no
+// Observer costs what an idle follower costs. Its connection's first byte
+// tells the holder it is an observer: it is ranked after every follower,
+// so that no follower reads the lease later for it when the holder goes
+// (see the package comment), and the holder writes to it at every renewal
+// as to a follower. When no
 // holder holds the lease (free, released, gone), Wait reads the lease
 // every ObserveOptions.Interval instead.
 type FileObserver struct {
@@ -197,7 +203,7 @@ func Observe(path string, opts ObserveOptions) (*FileObserver, error) {
 	}
 	path = filepath.Clean(path)
 	return &FileObserver{
-		f:        &File{path: path, side: path + ".d", clk: opts.Clock, closing: make(chan struct{})},
+		f:        &File{path: path, side: path + ".d", clk: opts.Clock, closing: make(chan struct{}), observer: true},
 		interval: opts.Interval,
 	}, nil
 }
@@ -300,7 +306,11 @@ func (o *FileObserver) observe() (Observation, error) {
 	}
 	f.observe(s, f.clk.Now())
 	rec := s.rec
-	if !s.exists && s.from > 0 {
+	// Without the record, the holder's claim names it; but the claim's
+	// renewed_at is its acquisition's, which says nothing of its renewals:
+	// only this observer's own clock judges it then.
+	fromClaim := !s.exists && s.from > 0
+	if fromClaim {
 		rec = o.claimRecord(s.from)
 	}
 	obs := Observation{Record: rec}
@@ -315,21 +325,25 @@ func (o *FileObserver) observe() (Observation, error) {
 	switch {
 	case s.exists && rec.Released && s.watchEpoch() == 0:
 		obs.State = StateReleased
-	case s.topClaim() == 0:
+	case s.topClaim() == 0, s.from == 0 && rec.Epoch == 0:
 		obs.State = StateFree
 	case free && expired:
 		obs.State = StateUnrenewed
 	case free:
 		obs.State = StateGone
-	case !rec.RenewedAt.IsZero() && time.Since(rec.RenewedAt) > rec.TTL:
+	case !fromClaim && !rec.RenewedAt.IsZero() && time.Since(rec.RenewedAt) > rec.TTL:
 		obs.State = StateUnrenewed
 	default:
 		obs.State = StateLive
 	}
-	if rec.Epoch != 0 {
+	if rec.Epoch != 0 && !fromClaim {
 		obs.Renewed = rec.RenewedAt
 	}
-	if obs.State == StateLive {
+	switch {
+	case obs.State != StateLive:
+	case fromClaim:
+		obs.Remaining = max(0, f.untilExpiry())
+	default:
 		obs.Remaining = max(0, time.Until(rec.RenewedAt.Add(rec.TTL)))
 	}
 	return obs, nil

@@ -21,7 +21,10 @@ import (
 // Each message tells the follower its rank among the connections, in the
 // order they were made. When the holder goes, the follower ranked first
 // tries to take over at once and the others a little later each, so that
-// they do not all contend at the same instant.
+// they do not all contend at the same instant. A connection starts with
+// one byte that says who made it: a follower (helloFollower) or an
+// Observer (helloObserver), which never contends; observers rank after
+// every follower, so that they delay no takeover.
 
 // A message is one publication, as sent to a follower.
 type message struct {
@@ -39,12 +42,26 @@ const msgHeader = 24
 // connection as garbage.
 const maxMsgRecord = 1 << 16
 
+// The first byte of a connection.
+const (
+	helloFollower = 'f'
+	helloObserver = 'o'
+)
+
+// helloWait bounds the wait for a connection's first byte; a connection
+// that sends none by then (a participant of an earlier version) counts as
+// a follower.
+const helloWait = 50 * time.Millisecond
+
 // notifier is the holder's side. A nil *notifier does nothing.
 type notifier struct {
-	ln    *net.UnixListener
-	mu    sync.Mutex
-	conns []net.Conn // in the order they connected: the followers' ranks
-	done  chan struct{}
+	ln      *net.UnixListener
+	mu      sync.Mutex
+	conns   []net.Conn // the followers', in the order they connected: their ranks
+	watched []net.Conn // the observers', ranked after them
+	closed  bool
+	greet   sync.WaitGroup // connections whose first byte is awaited
+	done    chan struct{}
 	// sent, if set by a test, is given every message.
 	sent func(message)
 }
@@ -85,9 +102,27 @@ func (n *notifier) accept() {
 		if err != nil {
 			return
 		}
-		n.mu.Lock()
+		n.greet.Go(func() { n.hello(c) })
+	}
+}
+
+// hello reads the first byte of c and adds c to the followers or the
+// observers.
+func (n *notifier) hello(c net.Conn) {
+	b := []byte{helloFollower}
+	if c.SetReadDeadline(time.Now().Add(helloWait)) == nil {
+		_, _ = c.Read(b)
+		_ = c.SetReadDeadline(time.Time{})
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	switch {
+	case n.closed:
+		c.Close()
+	case b[0] == helloObserver:
+		n.watched = append(n.watched, c)
+	default:
 		n.conns = append(n.conns, c)
-		n.mu.Unlock()
 	}
 }
 
@@ -101,7 +136,7 @@ func (n *notifier) notify(epoch, seq uint64, rec []byte) {
 	if n.sent != nil {
 		n.sent(message{epoch: epoch, seq: seq, rec: slices.Clone(rec)})
 	}
-	if len(n.conns) == 0 || len(rec) > maxMsgRecord {
+	if len(n.conns)+len(n.watched) == 0 || len(rec) > maxMsgRecord {
 		return
 	}
 	b := make([]byte, msgHeader+len(rec))
@@ -109,17 +144,24 @@ func (n *notifier) notify(epoch, seq uint64, rec []byte) {
 	binary.BigEndian.PutUint64(b[4:], epoch)
 	binary.BigEndian.PutUint64(b[12:], seq)
 	copy(b[msgHeader:], rec)
-	live := n.conns[:0]
-	for _, c := range n.conns {
-		binary.BigEndian.PutUint32(b[20:], uint32(len(live)))
+	n.conns = send(n.conns, b, 0)
+	n.watched = send(n.watched, b, len(n.conns))
+}
+
+// send writes b to each of conns, ranked from first up, and returns those
+// it could write to; it closes the others.
+func send(conns []net.Conn, b []byte, first int) []net.Conn {
+	live := conns[:0]
+	for _, c := range conns {
+		binary.BigEndian.PutUint32(b[20:], uint32(first+len(live)))
 		if err := writeConn(c, b); err != nil {
 			c.Close()
 			continue
 		}
 		live = append(live, c)
 	}
-	clear(n.conns[len(live):])
-	n.conns = live
+	clear(conns[len(live):])
+	return live
 }
 
 // writeConnDeadline writes b to c, giving up after a short while.
@@ -138,11 +180,13 @@ func (n *notifier) close() {
 	n.ln.Close()
 	<-n.done
 	n.mu.Lock()
-	for _, c := range n.conns {
+	n.closed = true
+	for _, c := range append(n.conns, n.watched...) {
 		c.Close()
 	}
-	n.conns = nil
+	n.conns, n.watched = nil, nil
 	n.mu.Unlock()
+	n.greet.Wait()
 }
 
 // watcher is a follower's connection to the holder of one epoch.
@@ -167,6 +211,14 @@ func (f *File) dial(epoch uint64) (*watcher, error) {
 	}
 	c, err := net.DialTimeout("unix", path, 50*time.Millisecond)
 	if err != nil {
+		return nil, err
+	}
+	hello := []byte{helloFollower}
+	if f.observer {
+		hello[0] = helloObserver
+	}
+	if err := writeConn(c, hello); err != nil {
+		c.Close()
 		return nil, err
 	}
 	w := &watcher{epoch: epoch, conn: c, changed: make(chan struct{}, 1), dead: make(chan struct{})}
@@ -220,15 +272,18 @@ func (f *File) receive(w *watcher) {
 
 // heard takes a publication the holder of the watched epoch announced as
 // this participant having read the lease now, and reports true, if it is a
-// renewal of the tenure it saw last: the latest epoch taken, and published,
-// its record included. Its expiry clock then starts again, as it would on
+// renewal of the tenure it saw last: the latest epoch claimed, and
+// published, its record included. Epochs above it that were never used (a
+// withdrawn claim, a tombstone) do not count: no one can publish at them,
+// and a takeover that withdrew would otherwise leave every renewal of the
+// holder waking every follower. Its expiry clock then starts again, as it would on
 // reading the record and the beat the holder wrote, which only ever delays
 // a takeover. It reports false for anything else, which needs the files
 // read again. (A read sees the record before the beats: it may see the
 // first beat of a holder whose record it missed, and has then returned the
 // predecessor's record as the holder's, which the next read corrects.)
 func (f *File) heard(m message) bool {
-	if !f.seenOnce || m.epoch != f.watch || f.seenTop != m.epoch ||
+	if !f.seenOnce || m.epoch != f.watch || f.seenClaim != m.epoch ||
 		len(f.seenBeatsOf) != 1 || f.seenBeatsOf[0] != m.epoch || f.seenRecOf != m.epoch {
 		return false
 	}
