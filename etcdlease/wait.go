@@ -109,6 +109,9 @@ func (s *Store) watch(ctx context.Context, rev int64) (changed, silent bool) {
 			}
 			// Created, or a notice of progress: nothing changed, and the
 			// stream answers.
+			if resp.Created {
+				notifyCreated(resp.Header.MemberId)
+			}
 			leave.Stop()
 			quiet.Reset(s.opts.TTL)
 		case <-quiet.C:
@@ -117,6 +120,16 @@ func (s *Store) watch(ctx context.Context, rev int64) (changed, silent bool) {
 				return false, left.Load()
 			}
 		}
+	}
+}
+
+// watchCreated, when set, is called with the ID of the member that
+// created a watch of Wait's; for tests.
+var watchCreated atomic.Pointer[func(member uint64)]
+
+func notifyCreated(member uint64) {
+	if f := watchCreated.Load(); f != nil {
+		(*f)(member)
 	}
 }
 
