@@ -73,46 +73,63 @@ func (s *Store) Wait(ctx context.Context) error {
 // is stale, etcd cancels every new watch on it, and a member that stops
 // answering (a paused process) holds it silent. So a watch that ends
 // without a change is made again on a new stream, and a stream that has
-// said nothing for a TTL is asked for a notice of progress: no answer
-// within the request timeout, and it is left for a new one. (The client
-// may give the new one the same member: Wait reads the key then, through
-// any member that answers.)
+// said nothing for a TTL is asked for a notice of progress.
+//
+// A stream that does not answer within the request timeout, after the
+// watch or a notice of progress was asked of it, is left for a new one.
+// Leaving it cancels the watch's context: clientv3's Watch returns only
+// once the member created the watch, and RequestProgress only once the
+// stream took the request, so either would otherwise wait for as long as
+// the member does not answer. (The client may give the new stream the
+// same member: Wait reads the key then, through any member that answers.)
 func (s *Store) watch(ctx context.Context, rev int64) (changed, silent bool) {
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
 	wctx = metadata.AppendToOutgoingContext(wctx, "leasehold-watch", strconv.FormatUint(watchStreams.Add(1), 10))
+	var left atomic.Bool
+	leave := time.AfterFunc(s.opts.RequestTimeout, func() {
+		left.Store(true)
+		cancel()
+	})
+	defer leave.Stop()
 	ch := s.client.Watch(wctx, s.key, clientv3.WithRev(rev+1), clientv3.WithCreatedNotify())
-	// Until the watch is created, the stream has the request timeout to
-	// answer, as if asked for progress.
-	check := time.NewTimer(s.opts.RequestTimeout)
-	defer check.Stop()
-	asked := true
+	quiet := time.NewTimer(s.opts.TTL)
+	defer quiet.Stop()
 	for {
 		select {
 		case resp, ok := <-ch:
 			if !ok {
-				return false, false
+				return false, left.Load()
 			}
 			if len(resp.Events) > 0 || resp.CompactRevision != 0 {
 				return true, false
 			}
 			if resp.Canceled {
-				return false, false
+				return false, left.Load()
 			}
 			// Created, or a notice of progress: nothing changed, and the
 			// stream answers.
-			asked = false
-			check.Reset(s.opts.TTL)
-		case <-check.C:
-			if asked {
-				return false, true // the member does not answer: a new stream
+			if resp.Created {
+				notifyCreated(resp.Header.MemberId)
 			}
+			leave.Stop()
+			quiet.Reset(s.opts.TTL)
+		case <-quiet.C:
+			leave.Reset(s.opts.RequestTimeout)
 			if err := s.client.RequestProgress(wctx); err != nil {
-				return false, false
+				return false, left.Load()
 			}
-			asked = true
-			check.Reset(s.opts.RequestTimeout)
 		}
+	}
+}
+
+// watchCreated, when set, is called with the ID of the member that
+// created a watch of Wait's; for tests.
+var watchCreated atomic.Pointer[func(member uint64)]
+
+func notifyCreated(member uint64) {
+	if f := watchCreated.Load(); f != nil {
+		(*f)(member)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -246,12 +247,14 @@ func (two twoLeases) followBThenRelease(t *testing.T, bound time.Duration) {
 // stallProxy forwards TCP connections to a member until stall: from then
 // on it forwards nothing, on the connections open so far or on new ones,
 // and closes none, as a paused member (SIGSTOP, a frozen VM) or a path
-// that silently drops packets: the client sees no error.
+// that silently drops packets: the client sees no error. It counts the
+// bytes clients sent on open connections since the stall, which it held.
 type stallProxy struct {
 	ln      net.Listener
 	target  string
 	stalled chan struct{}
 	once    sync.Once
+	held    atomic.Int64
 	mu      sync.Mutex
 	conns   []net.Conn
 	wg      sync.WaitGroup
@@ -314,14 +317,15 @@ func (p *stallProxy) serve() {
 			continue
 		}
 		p.track(out)
-		pipe := func(dst, src net.Conn) {
+		pipe := func(dst, src net.Conn, held *atomic.Int64) {
 			defer p.wg.Done()
 			buf := make([]byte, 32<<10)
 			for {
 				n, err := src.Read(buf)
 				if p.isStalled() {
 					// Hold what was read; forward nothing more.
-					io.Copy(io.Discard, src)
+					held.Add(int64(n))
+					io.Copy(counter{held}, src)
 					return
 				}
 				if n > 0 {
@@ -336,18 +340,33 @@ func (p *stallProxy) serve() {
 			}
 		}
 		p.wg.Add(2)
-		go pipe(out, in)
-		go pipe(in, out)
+		go pipe(out, in, &p.held)
+		go pipe(in, out, new(atomic.Int64))
 	}
 }
 
-// A follower's Wait whose watch stream goes to a member that then stops
-// answering (paused) without closing the connection: the member cannot
-// send the no-leader cancellation, and the client has no keepalive by
-// default. Wait asks a silent stream for a notice of progress, and leaves
-// it for a new one when none comes within the request timeout: it returns
-// once the holder released, through the other two members.
-func TestWaitOnPausedMember(t *testing.T) {
+// counter is a writer that counts what it is given, and drops it.
+type counter struct{ n *atomic.Int64 }
+
+func (c counter) Write(b []byte) (int, error) {
+	c.n.Add(int64(len(b)))
+	return len(b), nil
+}
+
+// pausedCluster is a cluster of three members, each behind a stallProxy;
+// a holder, on a client of all three members, holds the lease, and a
+// follower, on a client given member 0 alone, has read the key.
+type pausedCluster struct {
+	c        *cluster
+	ps       []*stallProxy
+	holderCl *clientv3.Client
+	followCl *clientv3.Client
+	l        lease.Lease
+	f        *etcdlease.Store
+}
+
+func startPausedCluster(t *testing.T) pausedCluster {
+	t.Helper()
 	c := startCluster(t, 3, nil)
 	ctx := ctxT(t)
 	var ps []*stallProxy
@@ -355,44 +374,39 @@ func TestWaitOnPausedMember(t *testing.T) {
 		ps = append(ps, startStallProxy(t, m.client))
 	}
 	holderCl := c.client(t, c.endpoints(), nil)
-	// The follower's client starts with member 0 alone, so that its watch
-	// stream is on member 0, and is then given every member.
 	followCl := c.client(t, []string{ps[0].addr()}, nil)
 	h, err := etcdlease.Open(holderCl, key, etcdlease.Options{TTL: ttl})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer h.Close()
+	t.Cleanup(func() { h.Close() })
 	f, err := etcdlease.Open(followCl, key, etcdlease.Options{TTL: ttl})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
 	l, _, err := h.TryAcquire(ctx, lease.Candidate{InstanceID: "holder"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	t.Cleanup(func() { l.Close() })
 	if _, _, err := f.TryAcquire(ctx, lease.Candidate{InstanceID: "follower"}); !errors.Is(err, lease.ErrHeld) {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- f.Wait(ctx) }()
-	// A watch with the same metadata shares Wait's stream: once it is
-	// created, so is the stream, on member 0.
-	wctx, wcancel := context.WithCancel(ctx)
-	defer wcancel()
-	wch := followCl.Watch(clientv3.WithRequireLeader(wctx), "/leasehold/other", clientv3.WithCreatedNotify())
-	if r := <-wch; !r.Created {
-		t.Fatalf("want the created notification, got %+v", r)
-	}
-	followCl.SetEndpoints(ps[0].addr(), ps[1].addr(), ps[2].addr())
-	ps[0].stall()
+	return pausedCluster{c: c, ps: ps, holderCl: holderCl, followCl: followCl, l: l, f: f}
+}
+
+// releaseAndAwait gives the follower's client every member, releases the
+// lease, and fails unless the follower's Wait, done, returns within 5 TTLs.
+func (pc pausedCluster) releaseAndAwait(t *testing.T, done <-chan error) {
+	t.Helper()
+	ctx := ctxT(t)
+	pc.followCl.SetEndpoints(pc.ps[0].addr(), pc.ps[1].addr(), pc.ps[2].addr())
 	// Member 0 itself is fine: the cluster keeps its leader.
-	if err := l.Release(ctx); err != nil {
+	if err := pc.l.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if g, err := holderCl.Get(ctx, key); err != nil || len(g.Kvs) != 0 {
+	if g, err := pc.holderCl.Get(ctx, key); err != nil || len(g.Kvs) != 0 {
 		t.Fatalf("key after release: %v %v", g, err)
 	}
 	select {
@@ -403,4 +417,51 @@ func TestWaitOnPausedMember(t *testing.T) {
 	case <-time.After(5 * ttl):
 		t.Fatalf("the follower's Wait did not return %v after the holder released the key, with two of three members serving", 5*ttl)
 	}
+}
+
+// A follower's Wait whose watch stream is on a member that stops answering
+// (paused) without closing the connection: the member cannot send the
+// no-leader cancellation, and the client has no keepalive by default.
+// Wait leaves a stream that does not answer within the request timeout
+// for a new one, and returns once the holder released, through the other
+// two members.
+func TestWaitOnPausedMember(t *testing.T) {
+	// The watch is created on member 0, which then stops: Wait asks the
+	// silent stream for a notice of progress, which does not come.
+	t.Run("paused after the watch was created", func(t *testing.T) {
+		pc := startPausedCluster(t)
+		ctx := ctxT(t)
+		created := make(chan uint64, 1)
+		etcdlease.OnWatchCreated(t, func(member uint64) {
+			select {
+			case created <- member:
+			default:
+			}
+		})
+		done := make(chan error, 1)
+		go func() { done <- pc.f.Wait(ctx) }()
+		select {
+		case m := <-created:
+			if want := uint64(pc.c.members[0].etcd.Server.MemberID()); m != want {
+				t.Fatalf("Wait's watch was created by member %x, want member 0 (%x)", m, want)
+			}
+		case <-time.After(patience):
+			t.Fatalf("Wait's watch was not created within %v", patience)
+		}
+		pc.ps[0].stall()
+		pc.releaseAndAwait(t, done)
+	})
+	// The watch is sent to member 0 once it has stopped: clientv3's Watch
+	// returns only once the member created the watch, which it never does.
+	t.Run("paused before the watch was sent", func(t *testing.T) {
+		pc := startPausedCluster(t)
+		ctx := ctxT(t)
+		pc.ps[0].stall()
+		done := make(chan error, 1)
+		go func() { done <- pc.f.Wait(ctx) }()
+		// The follower's client sends the watch to member 0, the only
+		// member it knows of, which holds it.
+		eventually(t, "the follower's watch reaches member 0", func() bool { return pc.ps[0].held.Load() > 0 })
+		pc.releaseAndAwait(t, done)
+	})
 }
