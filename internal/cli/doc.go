@@ -20,7 +20,8 @@
 // is free), and 2 on an error (a bad flag or configuration, a record that
 // cannot be read, a directory in place of the lease). watch prints a line
 // at once and then one per change (not per renewal) until it is
-// interrupted, and exits 0 then, or 2 on an error. Neither changes the
+// interrupted, and exits 0 then, or 2 when its first reading fails (a
+// later one is said on stderr, and the lease read again every second). Neither changes the
 // lease, nor creates a file or a directory.
 //
 // With --json, status prints one object and watch one per line (JSON

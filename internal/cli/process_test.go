@@ -4,6 +4,7 @@ package cli_test
 
 import (
 	"bufio"
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,37 +77,8 @@ func TestStatusAndWatchFollowTheExampleApp(t *testing.T) {
 		t.Fatalf("status: exit %d\n%s", code, out)
 	}
 
-	watch := exec.Command(os.Args[0], "watch", "--json", path)
-	watch.Env = append(cleanEnv(), envRole+"=cli")
-	stdout, err := watch.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := watch.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = watch.Process.Kill(); _ = watch.Wait() }()
-	lines := make(chan string)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	next := func() report {
-		t.Helper()
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatal("watch ended")
-			}
-			return decodeReport(t, []byte(l), true)
-		case <-time.After(limit):
-			t.Fatal("no line from watch")
-		}
-		panic("unreachable")
-	}
+	w := startWatch(t, path)
+	next := w.next
 	if r := next(); r.State != "live" || r.Holder.PID != h.PID || r.Holder.Epoch != h.Epoch {
 		t.Fatalf("watch's first line %+v, want the holder of status", r)
 	}
@@ -132,12 +104,7 @@ func TestStatusAndWatchFollowTheExampleApp(t *testing.T) {
 	}
 	t.Logf("watch after the SIGKILL: %v", seen)
 
-	if err := watch.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	for range lines {
-	}
-	if err := watch.Wait(); err != nil {
+	if _, err := w.interrupt(); err != nil {
 		t.Fatalf("watch interrupted: %v, want exit 0", err)
 	}
 
@@ -152,5 +119,103 @@ func TestStatusAndWatchFollowTheExampleApp(t *testing.T) {
 	r := awaitStatus(t, path, func(r report, code int) bool { return code == cli.ExitNone })
 	if r.State != "released" || r.Live || r.Holder == nil || !r.Holder.Released {
 		t.Fatalf("after the last copy stopped: %+v", r)
+	}
+}
+
+// watcher is a leasehold watch --json process.
+type watcher struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	lines  chan string
+	stderr *bytes.Buffer // read only after the process has exited
+}
+
+// startWatch starts leasehold watch --json on the lease at path.
+func startWatch(t *testing.T, path string) *watcher {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "watch", "--json", path)
+	cmd.Env = append(cleanEnv(), envRole+"=cli")
+	w := &watcher{t: t, cmd: cmd, lines: make(chan string), stderr: &bytes.Buffer{}}
+	cmd.Stderr = w.stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	go func() {
+		defer close(w.lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			w.lines <- sc.Text()
+		}
+	}()
+	return w
+}
+
+// next returns the next line watch prints.
+func (w *watcher) next() report {
+	w.t.Helper()
+	select {
+	case l, ok := <-w.lines:
+		if !ok {
+			w.t.Fatal("watch ended")
+		}
+		return decodeReport(w.t, []byte(l), true)
+	case <-time.After(limit):
+		w.t.Fatal("no line from watch")
+	}
+	panic("unreachable")
+}
+
+// interrupt sends watch SIGINT and returns what it wrote on stderr and
+// how it exited.
+func (w *watcher) interrupt() (string, error) {
+	w.t.Helper()
+	if err := w.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		w.t.Fatal(err)
+	}
+	for range w.lines {
+	}
+	err := w.cmd.Wait()
+	return w.stderr.String(), err
+}
+
+// A watch that could read the lease goes on when a later reading fails: a
+// holder frozen and killed with its record garbled leaves a lease it
+// cannot read, which it says on stderr, and reads again until a new holder
+// has replaced the record.
+func TestWatchOutlastsAnUnreadableRecord(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "owner.lease")
+	a := startApp(t, path)
+	first := awaitStatus(t, path, func(r report, code int) bool { return code == cli.ExitLive })
+	w := startWatch(t, path)
+	if r := w.next(); r.State != "live" || r.Holder.PID != a.Process.Pid {
+		t.Fatalf("watch's first line %+v, want the app's tenure", r)
+	}
+	// Frozen, a cannot renew: the garbage stays until someone replaces it.
+	if err := a.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.Wait()
+	b := startApp(t, path)
+	r := w.next()
+	if r.State != "live" || r.Holder.PID != b.Process.Pid || r.Holder.Epoch <= first.Holder.Epoch {
+		t.Fatalf("watch after the garbled record: %+v, want the new app's tenure above epoch %d", r, first.Holder.Epoch)
+	}
+	stderr, err := w.interrupt()
+	if err != nil {
+		t.Fatalf("watch interrupted: %v, want exit 0; stderr %q", err, stderr)
+	}
+	if !strings.Contains(stderr, "corrupt record") || !strings.Contains(stderr, "reading it again") {
+		t.Fatalf("watch's stderr %q: want the unreadable record said", stderr)
 	}
 }

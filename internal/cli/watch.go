@@ -9,11 +9,20 @@ import (
 	"github.com/leasehold/leasehold/lease"
 )
 
-// watch prints the lease now and at every change until ctx is done.
+// retryRead is how long watch waits before it reads again a lease it
+// could not read, once it has read it.
+const retryRead = time.Second
+
+// watch prints the lease now and at every change until ctx is done. A
+// first reading that fails ends it with ExitError; a later one is said
+// once on stderr, and the lease read again every retryRead until it can
+// be: a record damaged under a live holder is whole again at its next
+// renewal.
 func watch(ctx context.Context, env Env, t target, asJSON bool) int {
 	var last lease.Observation
+	var lastErr string
 	for first := true; ; first = false {
-		if !first {
+		if !first && lastErr == "" {
 			if err := t.obs.Wait(ctx); err != nil {
 				if ctx.Err() != nil {
 					return ExitLive
@@ -26,10 +35,23 @@ func watch(ctx context.Context, env Env, t target, asJSON bool) int {
 		if ctx.Err() != nil {
 			return ExitLive
 		}
-		if err != nil {
+		switch {
+		case err != nil && first:
 			fmt.Fprintf(env.Stderr, "leasehold watch: %v\n", err)
 			return ExitError
+		case err != nil:
+			if err.Error() != lastErr {
+				lastErr = err.Error()
+				fmt.Fprintf(env.Stderr, "leasehold watch: %v (reading it again every %v)\n", err, retryRead)
+			}
+			select {
+			case <-ctx.Done():
+				return ExitLive
+			case <-time.After(retryRead):
+			}
+			continue
 		}
+		lastErr = ""
 		if !first && !obs.Changed(last) {
 			continue
 		}
