@@ -21,8 +21,8 @@
 // cannot be read, a directory in place of the lease). watch prints a line
 // at once and then one per change (not per renewal) until it is
 // interrupted, and exits 0 then, or 2 when its first reading fails (a
-// later one is said on stderr, and the lease read again every second). Neither changes the
-// lease, nor creates a file or a directory.
+// later one is said on stderr, and the lease read again every second).
+// Neither changes the lease, nor creates a file or a directory.
 //
 // With --json, status prints one object and watch one per line (JSON
 // lines), of this schema:
