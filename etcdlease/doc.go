@@ -100,4 +100,12 @@
 //     which backs off up to two minutes by default: for prompt takeovers
 //     after an outage, pass grpc.WithConnectParams in
 //     clientv3.Config.DialOptions with a shorter MaxDelay.
+//   - A member that stops answering without closing its connections (a
+//     paused process) holds no Wait for longer than the request timeout:
+//     a watch it does not create, or a stream that does not answer a
+//     request for progress, is left for a new stream, and the key read
+//     through any member that answers. Each new stream that lands on that
+//     member again costs one request timeout; gRPC's keepalive
+//     (clientv3.Config.DialKeepAliveTime and DialKeepAliveTimeout) makes
+//     the client notice it sooner.
 package etcdlease
