@@ -98,6 +98,8 @@ func TestAbandonedClaimAboveHolderKeepsFollowersOnItsSocket(t *testing.T) {
 	watching, connected := c.watch, c.w != nil
 	c.mu.Unlock()
 	n := reads.Load()
+	// a stays quiet for a while (well within its TTL of 2 s), then dies.
+	time.Sleep(700 * time.Millisecond)
 	died := time.Now()
 	la.Close() // a dies
 	at := <-took
@@ -105,7 +107,7 @@ func TestAbandonedClaimAboveHolderKeepsFollowersOnItsSocket(t *testing.T) {
 		t.Fatal("c never took over")
 	}
 	handover := at.Sub(died)
-	t.Logf("c watched epoch %d (connected %v), read the files %d times in 600 ms of renewals, took over %v after a died", watching, connected, n, handover)
+	t.Logf("c watched epoch %d (connected %v), read the files %d times in 600 ms of renewals, took over %v after a died (700 ms after its last renewal)", watching, connected, n, handover)
 	if n > 0 || !connected {
 		t.Errorf("c, following the live holder a (epoch 1) with b's dead claim 2 above it, watched epoch %d, connected %v, and read the lease's files %d times in 600 ms of a's renewals, want 0", watching, connected, n)
 	}
