@@ -134,7 +134,24 @@
 // before the beats, so it can miss a record published in between), and
 // when the lease would expire. When the holder goes, the
 // followers read the lease one after another, 2 ms apart in the order
-// they connected, rather than all at once.
+// they connected, rather than all at once. Epochs above the holder's
+// that no one can publish at (a withdrawn claim, a tombstone) do not
+// stop a renewal from being heard.
+//
+// A known limit: a claim above the holder whose candidate died between
+// its claim and its withdrawal (killed in the middle of a takeover by
+// expiry of a holder that was only slow) stays, neither published nor
+// withdrawn. The holder renews past it, but the followers watch that
+// epoch's socket, which no one serves, and read the lease at their poll
+// interval (TTL/8, 5 ms to 250 ms) for the rest of the holder's tenure:
+// they cost what polling costs, and take over after the holder dies at
+// their next reading rather than at once. Safety is not affected.
+//
+// Anything else in the record's place (a directory, a FIFO, a socket, a
+// symbolic link, a file larger than 1 MiB) is damage, as a garbage record
+// is: decisions do not rest on it, and the next publication replaces it
+// (an empty directory is removed first; one that holds anything is an
+// error that names it, and stops the lease until removed).
 //
 // # Observers
 //

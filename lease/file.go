@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/leasehold/leasehold/internal/clock"
@@ -261,8 +262,54 @@ func (s snapshot) holder() Record {
 }
 
 // errNotRegular is the error of reading something other than a regular
-// file in the place of one of the lease's files.
-var errNotRegular = errors.New("not a regular file")
+// file or a directory in the place of one of the lease's files, and
+// errTooLarge of reading one larger than maxFileSize.
+var (
+	errNotRegular = errors.New("not a regular file")
+	errTooLarge   = errors.New("larger than any file of a lease")
+)
+
+// maxFileSize bounds what is read of a lease's file: a record is a few
+// hundred bytes, and messages bound it at 64 KiB.
+const maxFileSize = 1 << 20
+
+// damage reports whether err, from reading the record, means that
+// something else stands in the record's place which the next rename of a
+// record replaces (see renameRecord): as a garbage record does, it makes
+// no decision and stops no takeover.
+func damage(err error) bool {
+	return errors.Is(err, errNotRegular) || errors.Is(err, errTooLarge) || errors.Is(err, syscall.EISDIR) ||
+		errors.Is(err, syscall.ENXIO) || errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.EACCES)
+}
+
+// emptyDir reports whether the directory at path holds nothing.
+func emptyDir(path string) bool {
+	d, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(1)
+	return len(names) == 0 && errors.Is(err, io.EOF)
+}
+
+// renameRecord renames the staged record tmp into place. An empty
+// directory in the record's place (damage, which a rename does not
+// replace) is removed first; a directory that holds anything is not, and
+// the error names it.
+func (f *File) renameRecord(tmp string) error {
+	err := rename(tmp, f.path)
+	if err == nil {
+		return nil
+	}
+	if fi, serr := os.Lstat(f.path); serr != nil || !fi.IsDir() {
+		return err
+	}
+	if rerr := os.Remove(f.path); rerr != nil {
+		return fmt.Errorf("lease: %s is a directory, not a lease file, and not empty: %w", f.path, rerr)
+	}
+	return rename(tmp, f.path)
+}
 
 // readRecord returns a snapshot of the record alone: absent, unreadable
 // (recErr), or decoded.
@@ -275,7 +322,10 @@ func (f *File) readRecord() (snapshot, error) {
 		s.rec, s.recErr = DecodeRecord(raw)
 	case errors.Is(err, fs.ErrNotExist):
 		s.recErr = err
-	case errors.Is(err, errNotRegular):
+	case errors.Is(err, syscall.EISDIR) && !emptyDir(f.path):
+		// Not damage a rename can undo: refused before any claim.
+		return s, fmt.Errorf("lease: %s is a directory, not a lease file, and not empty", f.path)
+	case damage(err):
 		// Something else in the record's place: damage, as a garbage
 		// record is, which the next rename replaces.
 		s.exists, s.recErr = true, err

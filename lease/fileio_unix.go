@@ -68,8 +68,10 @@ func readFile(path string) ([]byte, error) {
 	// Non-blocking, so that a FIFO put in a file's place (by anyone who
 	// may write in the directory) cannot hold the reader; the file is
 	// read only if it is a regular one.
+	// Nor does it follow a symbolic link, and it reads no more than a
+	// lease's file can hold.
 	fd, err := ignoringEINTR(func() (int, error) {
-		return syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0)
+		return syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
 	})
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
@@ -79,8 +81,13 @@ func readFile(path string) ([]byte, error) {
 	if err := syscall.Fstat(fd, &st); err != nil {
 		return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
 	}
-	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+	switch {
+	case st.Mode&syscall.S_IFMT == syscall.S_IFDIR:
+		return nil, &fs.PathError{Op: "read", Path: path, Err: syscall.EISDIR}
+	case st.Mode&syscall.S_IFMT != syscall.S_IFREG:
 		return nil, &fs.PathError{Op: "read", Path: path, Err: errNotRegular}
+	case st.Size > maxFileSize:
+		return nil, &fs.PathError{Op: "read", Path: path, Err: errTooLarge}
 	}
 	b := make([]byte, 0, 1024)
 	for {
@@ -95,6 +102,9 @@ func readFile(path string) ([]byte, error) {
 			return b, nil
 		}
 		b = b[:len(b)+n]
+		if len(b) > maxFileSize {
+			return nil, &fs.PathError{Op: "read", Path: path, Err: errTooLarge}
+		}
 	}
 }
 

@@ -164,7 +164,7 @@ func (l *fileLease) publish(rec Record) error {
 		return err
 	}
 	f.at("rename:record")
-	if err := rename(tmp, f.path); err != nil {
+	if err := f.renameRecord(tmp); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			// A later claimant took the staged record away; it may yet
 			// withdraw, as above.

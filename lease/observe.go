@@ -139,7 +139,9 @@ type ObserveOptions struct {
 //     and there is no record: the first candidate is acquiring, and no one
 //     can pass Check yet.
 //   - StateReleased: the record is released, and no epoch was claimed
-//     after its own.
+//     after its own, or the one claimed after it has not yet published.
+//   - StateGone, also: a later claim has not yet published and the live
+//     lock of the latest claimant that did is free.
 //   - StateGone: the live lock of every claimant from the latest that
 //     published up is free.
 //   - StateUnrenewed: a claimant holds its live lock, and either nothing
@@ -322,6 +324,7 @@ func (o *FileObserver) observe() (Observation, error) {
 	if expired && f.expireTTL <= 0 {
 		free, expired = false, false // no TTL to judge by
 	}
+	succeeding := s.from > 0 && s.topClaim() > s.from
 	switch {
 	case s.exists && rec.Released && s.watchEpoch() == 0:
 		obs.State = StateReleased
@@ -330,6 +333,12 @@ func (o *FileObserver) observe() (Observation, error) {
 	case free && expired:
 		obs.State = StateUnrenewed
 	case free:
+		obs.State = StateGone
+	// A candidate has claimed above the latest holder and not yet
+	// published: the holder's tenure is over if it released or is gone.
+	case succeeding && rec.Released && rec.Epoch == s.from:
+		obs.State = StateReleased
+	case succeeding && o.gone(s.from):
 		obs.State = StateGone
 	case !fromClaim && !rec.RenewedAt.IsZero() && time.Since(rec.RenewedAt) > rec.TTL:
 		obs.State = StateUnrenewed
@@ -376,6 +385,16 @@ func (o *FileObserver) snapshot() (snapshot, error) {
 		return snapshot{}, fmt.Errorf("lease: %s is not a directory", f.side)
 	}
 	return f.read()
+}
+
+// gone reports whether no claimant holds epoch n's tenure any more: its
+// live lock is free, or its live file was removed.
+func (o *FileObserver) gone(n uint64) bool {
+	l, gone := o.f.probe(n)
+	if l != nil {
+		o.f.unlockAll([]*liveLock{l})
+	}
+	return gone
 }
 
 // claimRecord returns the record in the claim of epoch n, or the zero

@@ -60,7 +60,8 @@ type notifier struct {
 	conns   []net.Conn // the followers', in the order they connected: their ranks
 	watched []net.Conn // the observers', ranked after them
 	closed  bool
-	greet   sync.WaitGroup // connections whose first byte is awaited
+	pending map[net.Conn]bool // connections whose first byte is awaited
+	greet   sync.WaitGroup    // their greeters
 	done    chan struct{}
 	// sent, if set by a test, is given every message.
 	sent func(message)
@@ -102,6 +103,12 @@ func (n *notifier) accept() {
 		if err != nil {
 			return
 		}
+		n.mu.Lock()
+		if n.pending == nil {
+			n.pending = map[net.Conn]bool{}
+		}
+		n.pending[c] = true
+		n.mu.Unlock()
 		n.greet.Go(func() { n.hello(c) })
 	}
 }
@@ -116,6 +123,7 @@ func (n *notifier) hello(c net.Conn) {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	delete(n.pending, c)
 	switch {
 	case n.closed:
 		c.Close()
@@ -183,6 +191,9 @@ func (n *notifier) close() {
 	n.closed = true
 	for _, c := range append(n.conns, n.watched...) {
 		c.Close()
+	}
+	for c := range n.pending {
+		c.Close() // its greeter returns at once
 	}
 	n.conns, n.watched = nil, nil
 	n.mu.Unlock()

@@ -5,18 +5,13 @@ import (
 	"testing"
 )
 
-// The commit made a first claimant that has not published read as free,
-// but not its analogue after a tenure ended: with the holder released (or
-// gone) and the next candidate between its claim and its publication,
-// the Observer reports StateLive, "the holder still holds its tenure (its
+// A first claimant that has not published reads as free. After a tenure
+// ended, with the holder released (or gone) and the next candidate between
+// its claim and its publication, the Observer must not report StateLive, "the holder still holds its tenure (its
 // process is alive and has neither released nor closed it)", with the
-// released record of the holder that left, or the record of a dead one.
-// (By the rules listed on FileObserver it falls through to "live
-// otherwise": the candidate's live lock is held, so not gone, and an
-// epoch was claimed after the release, so not released.) leasehold status
-// then names as live owner a holder that is gone; a candidate frozen there
-// keeps it so for up to a TTL. The state must not say that the record's
-// holder still holds its tenure.
+// released record of the holder that left, or the record of a dead one:
+// leasehold status would name as live owner a holder that is gone, for up
+// to a TTL if the candidate freezes there.
 func TestObserveEndedTenureWithUnpublishedSuccessorIsNotLive(t *testing.T) {
 	for _, end := range []string{"release", "death"} {
 		t.Run(end, func(t *testing.T) {

@@ -13,18 +13,17 @@ import (
 	"github.com/leasehold/leasehold/internal/clock"
 )
 
-// readFile now takes anything that is not a regular file in the record's
-// place for damage, "which the next rename replaces". A directory is not
-// replaced by a rename: rename(2) of a file over a directory fails with
-// EISDIR. An empty directory made at the record path (one mkdir by any
-// process of the user, as the FIFO of TestRecordReplacedByFIFOIsDamage
-// was one mkfifo) makes every renewal of the live holder fail with a
-// plain error, for good; the follower, which now reads the directory as
-// damage instead of failing, takes the unrenewed lease over by expiry,
+// Anything that is not a regular file in the record's place is damage,
+// which the next publication replaces. A directory is not replaced by a
+// rename: rename(2) of a file over a directory fails with EISDIR. Unless
+// the publication removes an empty directory first, one mkdir at the
+// record path (as one mkfifo makes the FIFO of
+// TestRecordReplacedByFIFOIsDamage) makes every renewal of the live holder
+// fail, for good; a follower takes the unrenewed lease over by expiry,
 // claims the next epoch, fails to publish in turn, and leaves its claim
 // standing, neither published nor withdrawn: one epoch burnt per TTL and
-// no holder, ever. The holder's next renewal must replace it, as it does
-// a garbage record.
+// no holder, ever. The holder's next renewal must replace it, as it does a
+// garbage record.
 func TestDirectoryInRecordsPlaceIsReplacedByRenewal(t *testing.T) {
 	path, clk, a, b := pair(t)
 	la := acquire(t, a, "a")
@@ -83,8 +82,8 @@ func TestDirectoryInRecordsPlaceDoesNotStopTakeover(t *testing.T) {
 	t.Fatalf("b's TryAcquire with the holder gone and an empty directory in the record's place: %v (claims now %v, never published nor withdrawn)", err, ls.claims)
 }
 
-// readFile reads a regular file in the record's place whatever its size.
-// A sparse file costs nothing to make (one truncate by any process of the
+// A regular file in the record's place must not be read whatever its
+// size. A sparse file costs nothing to make (one truncate by any process of the
 // user) and reads as that many zero bytes: every follower that reads the
 // lease then allocates its whole size, and a terabyte one kills every
 // follower and Observer before the holder's next renewal replaces it; with

@@ -11,11 +11,8 @@ import (
 	"github.com/leasehold/leasehold/internal/clock"
 )
 
-// readFile refuses a non-regular file only once it has opened it, and an
-// error of open other than ENOENT is a hard error of every read
-// ("lease: read record: ..."). So the things any process of the user can
-// put in the record's place that open(2) refuses are not damage, as the
-// commit "a FIFO in a file's place is damage" made a FIFO, but stop every
+// What any process of the user can put in the record's place that
+// open(2) refuses must be damage too, as a FIFO is, and must not stop every
 // follower for good once the holder is gone (the holder's next rename
 // would replace them, but a dead or frozen holder renames nothing): a
 // unix socket bound at the path (open gives ENXIO), a symbolic link to
