@@ -10,8 +10,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -214,6 +212,14 @@ func prepareDir(dir string, parents bool) (created bool, err error) {
 }
 
 func checkRecordFile(path string, fi fs.FileInfo) error {
+	if err := checkRecordKind(path, fi); err != nil {
+		return err
+	}
+	return checkPrivate(path, fi)
+}
+
+// checkRecordKind refuses a lease path that is not a regular file itself.
+func checkRecordKind(path string, fi fs.FileInfo) error {
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		return fmt.Errorf("lease: %s is a symbolic link; a lease path must name the file itself", path)
@@ -222,7 +228,7 @@ func checkRecordFile(path string, fi fs.FileInfo) error {
 	case !fi.Mode().IsRegular():
 		return fmt.Errorf("lease: %s is not a regular file (mode %v)", path, fi.Mode())
 	}
-	return checkPrivate(path, fi)
+	return nil
 }
 
 // Path returns the path of the record.
@@ -359,8 +365,7 @@ func (f *File) readBeats(claims []uint64) (from uint64, epochs []uint64, beats [
 		epochs = append(epochs, n)
 		beats = appendBeat(beats, n, beat)
 		if len(beat) > 0 {
-			seq, _ := strconv.ParseUint(strings.TrimSpace(string(beat)), 10, 64)
-			return n, epochs, beats, seq
+			return n, epochs, beats, seqOf(beat)
 		}
 	}
 	return 0, epochs, beats, 0

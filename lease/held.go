@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -251,6 +253,12 @@ func (f *File) successorPublished(ls listing, epoch uint64) bool {
 
 // beatOf is the content of a beat after publication seq.
 func beatOf(seq uint64) []byte { return fmt.Appendf(nil, "%020d\n", seq) }
+
+// seqOf returns the count a beat shows; 0 if it shows none.
+func seqOf(beat []byte) uint64 {
+	seq, _ := strconv.ParseUint(strings.TrimSpace(string(beat)), 10, 64)
+	return seq
+}
 
 func containsEpoch(claims []uint64, n uint64) bool {
 	for _, c := range claims {

@@ -368,12 +368,10 @@ func (o *FileObserver) snapshot() (snapshot, error) {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
 		return snapshot{}, fmt.Errorf("lease: %w", err)
-	case fi.Mode()&fs.ModeSymlink != 0:
-		return snapshot{}, fmt.Errorf("lease: %s is a symbolic link; a lease path must name the file itself", f.path)
-	case fi.IsDir():
-		return snapshot{}, fmt.Errorf("lease: %s is a directory, not a lease file", f.path)
-	case !fi.Mode().IsRegular():
-		return snapshot{}, fmt.Errorf("lease: %s is not a regular file (mode %v)", f.path, fi.Mode())
+	default:
+		if err := checkRecordKind(f.path, fi); err != nil {
+			return snapshot{}, err
+		}
 	}
 	side, err := os.Lstat(f.side)
 	switch {
